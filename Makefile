@@ -1,0 +1,60 @@
+# didicm: `make help` lists the targets.
+SHELL := /bin/bash
+PY ?= /usr/bin/python3
+GO ?= go
+ORT_LIB = $(CURDIR)/.cache/onnxruntime/1.29.0/libonnxruntime.so.1
+export ONNXRUNTIME_LIB ?= $(ORT_LIB)
+FUZZTIME ?= 10s
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(ORT_LIB):
+	scripts/fetch-onnxruntime.sh
+
+.PHONY: setup
+setup: ## install what the tests need (apt packages, ONNX Runtime from npm)
+	scripts/setup.sh
+
+.PHONY: build
+build: $(ORT_LIB) ## build bin/didicm
+	$(GO) build -o bin/didicm ./cmd/didicm
+
+.PHONY: test
+test: test-py test-go fuzz ## all tests: Python, Go (with real ONNX Runtime and Redis), short fuzzing
+
+.PHONY: test-py
+test-py: ## Python unit tests and the train/export smoke run
+	cd training && PYTHONPATH=. $(PY) -m pytest -q -p no:cacheprovider tests
+
+.PHONY: test-go
+test-go: $(ORT_LIB) ## Go tests (DIDICM_REQUIRE_ORT=1: a missing library fails, never skips)
+	$(GO) vet ./...
+	DIDICM_REQUIRE_ORT=1 $(GO) test -count=1 ./...
+
+.PHONY: fuzz
+fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+.PHONY: bench
+bench: $(ORT_LIB) ## Go benchmarks (results: docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+.PHONY: model
+model: ## reproduce the shipped models and evaluation tables (~35 min on 2 cores)
+	training/scripts/make-models.sh
+
+.PHONY: fixtures
+fixtures: ## regenerate the random-weight Go test models in testdata/
+	cd training && PYTHONPATH=. $(PY) -m didicm_train fixture --k 10 --out $(CURDIR)/testdata/score-k10.onnx
+	cd training && PYTHONPATH=. $(PY) -m didicm_train fixture --k 1000 --parity-images 2 --steps 1 2 --gain 5 \
+	  --out $(CURDIR)/testdata/score-k1000.onnx

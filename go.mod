@@ -1,0 +1,3 @@
+module github.com/didicm/didicm
+
+go 1.26.8

@@ -1,0 +1,202 @@
+package sampler
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// CP is the class-probability sampler (the paper's DiDiCM-CP): one model call
+// per step and image, with the column j = argmin p.
+type CP struct {
+	// Steps is T, the number of reverse steps and model calls per image. Zero means 2.
+	Steps int
+	// MicroBatch is the most images per model call. Zero means 64.
+	MicroBatch int
+}
+
+func (c CP) steps() int { return orDefault(c.Steps, 2) }
+
+func (c CP) micro() int { return orDefault(c.MicroBatch, 64) }
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Run returns one Result per image. An image whose scores go non-finite gets
+// Result.Err; an error from the scorer or ctx aborts the run and is returned.
+// ctx is checked between model calls.
+func (c CP) Run(ctx context.Context, s Scorer, images [][]float32) ([]Result, error) {
+	k := s.NumClasses()
+	if k < 2 {
+		return nil, fmt.Errorf("cp: need at least 2 classes, model has %d", k)
+	}
+	res := make([]Result, len(images))
+	w := newCPWork(k, min(c.micro(), len(images)))
+	for lo := 0; lo < len(images); lo += c.micro() {
+		hi := min(lo+c.micro(), len(images))
+		if err := w.run(ctx, s, images[lo:hi], c.steps(), res[lo:hi]); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// cpWork holds the buffers of one micro-batch; they are reused across batches.
+type cpWork struct {
+	k      int
+	labels []int64
+	sigmas []float32
+	out    []float32
+	q      []float64
+}
+
+func newCPWork(k, n int) *cpWork {
+	return &cpWork{k: k, labels: make([]int64, n), sigmas: make([]float32, n), out: make([]float32, n*k),
+		q: make([]float64, k)}
+}
+
+func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, steps int, res []Result) error {
+	n, k := len(images), w.k
+	post := make([]float64, n*k) // one allocation for the batch's posteriors
+	for b := range n {
+		p := post[b*k : (b+1)*k]
+		for i := range p {
+			p[i] = 1 / float64(k)
+		}
+		res[b] = Result{Posterior: p, NFE: steps, Agreement: math.NaN()}
+	}
+	ts, dt := Times(steps)
+	for _, t := range ts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sig, h := Sigma(t), dt*SigmaRate(t)
+		for b := range n {
+			w.labels[b] = int64(argmin(res[b].Posterior))
+			w.sigmas[b] = float32(sig)
+		}
+		if err := s.LogScores(ctx, images, w.labels[:n], w.sigmas[:n], w.out[:n*k]); err != nil {
+			return fmt.Errorf("cp: score: %w", err)
+		}
+		for b := range n {
+			if res[b].Err != nil {
+				continue
+			}
+			j := int(w.labels[b])
+			if !normalizedColumn(w.out[b*k:(b+1)*k], j, w.q) || !StepRankOne(res[b].Posterior, w.q, h) {
+				res[b] = Result{Err: ErrNonFinite, NFE: steps, Agreement: math.NaN()}
+			}
+		}
+	}
+	for b := range res {
+		if res[b].Err == nil {
+			res[b].Summarize()
+		}
+	}
+	return nil
+}
+
+// normalizedColumn turns log-scores l (conditioned on label j) into
+// q = exp(l)/Σexp(l) with l_j = 0. It reports false on NaN.
+func normalizedColumn(l []float32, j int, q []float64) bool {
+	m := 0.0 // l_j = 0 takes part in the max
+	for i, v := range l {
+		x := float64(v)
+		if i == j {
+			x = 0
+		}
+		if math.IsNaN(x) {
+			return false
+		}
+		x = max(-LogScoreLimit, min(LogScoreLimit, x))
+		q[i] = x
+		m = max(m, x)
+	}
+	var sum float64
+	for i := range q {
+		q[i] = math.Exp(q[i] - m)
+		sum += q[i]
+	}
+	for i := range q {
+		q[i] /= sum
+	}
+	return true
+}
+
+// StepRankOne applies one CP update in place in O(K):
+// W = Σ p_k/q_k, p_i += (h/K)(q_i·W − p_i/q_i), then clamps p to [0, 1] and
+// renormalises. q must be a distribution with no zero entry. It reports false
+// when p stops being a finite distribution.
+func StepRankOne(p, q []float64, h float64) bool {
+	k := float64(len(p))
+	var wsum float64
+	for i := range p {
+		wsum += p[i] / q[i]
+	}
+	var sum float64
+	for i := range p {
+		v := p[i] + h/k*(q[i]*wsum-p[i]/q[i])
+		v = max(0, min(1, v))
+		p[i] = v
+		sum += v
+	}
+	if !(sum > 0) || math.IsInf(sum, 0) {
+		return false
+	}
+	for i := range p {
+		p[i] /= sum
+	}
+	return true
+}
+
+// StepDense is the paper's O(K²) form of the same update, kept as the test
+// oracle: A_ij = (q_i/q_j)·R_ij, each column's sum subtracted from its
+// diagonal entry, p ← (I + hA)p, then the same clamp and renormalisation.
+func StepDense(p, q []float64, h float64) bool {
+	k := len(p)
+	a := make([]float64, k*k)
+	for j := range k {
+		var col float64
+		for i := range k {
+			r := 1 / float64(k)
+			if i == j {
+				r = (1 - float64(k)) / float64(k)
+			}
+			a[i*k+j] = q[i] / q[j] * r
+			col += a[i*k+j]
+		}
+		a[j*k+j] -= col
+	}
+	next := make([]float64, k)
+	var sum float64
+	for i := range k {
+		v := p[i]
+		for j := range k {
+			v += h * a[i*k+j] * p[j]
+		}
+		v = max(0, min(1, v))
+		next[i] = v
+		sum += v
+	}
+	if !(sum > 0) || math.IsInf(sum, 0) {
+		return false
+	}
+	for i := range p {
+		p[i] = next[i] / sum
+	}
+	return true
+}
+
+func argmin(p []float64) int {
+	j := 0
+	for i, v := range p {
+		if v < p[j] {
+			j = i
+		}
+	}
+	return j
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what `make test` and `make demo` need on a fresh Debian 12 machine:
+# Debian's PyTorch stack for training/ (used as /usr/bin/python3), pytest,
+# redis-server for the integration tests, and the ONNX Runtime library (npm).
+# Installs only what is missing; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pkgs=()
+/usr/bin/python3 -c 'import torch, torchvision, onnx, numpy, PIL' 2>/dev/null \
+  || pkgs+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-pil)
+/usr/bin/python3 -c 'import pytest' 2>/dev/null || pkgs+=(python3-pytest)
+command -v redis-server >/dev/null || pkgs+=(redis-server)
+command -v zstd >/dev/null || pkgs+=(zstd)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${pkgs[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${pkgs[@]}"
+fi
+scripts/fetch-onnxruntime.sh >/dev/null
+go mod download
+echo "setup: ok"

@@ -1,0 +1,149 @@
+"""Command line: python3 -m didicm_train {train,evaluate,export,fixture} ...
+
+Run from training/ (or with training/ on PYTHONPATH) with /usr/bin/python3.
+"""
+import argparse
+import json
+import sys
+
+import torch
+
+from . import data as D
+from . import evaluate as E
+from . import export as X
+from .model import build
+from .train import load_dataset, train
+
+
+def _save(path, model, cfg, classes, shape, summary):
+    torch.save({"state": model.state_dict(), "cfg": cfg, "classes": classes, "shape": shape,
+                "summary": summary}, path)
+
+
+def _load(path):
+    ck = torch.load(path, map_location="cpu")
+    cfg = ck["cfg"]
+    model = build(cfg["kind"], cfg["layout"], ck["shape"][0], len(ck["classes"]))
+    model.load_state_dict(ck["state"])
+    return model.eval(), ck
+
+
+def cmd_train(a):
+    mean, std = (a.mean or [D.MNIST_MEAN]), (a.std or [D.MNIST_STD])
+    cfg = {"kind": a.kind, "layout": a.layout, "data": a.data, "resolution": a.resolution, "fraction": a.fraction,
+           "steps": a.steps, "batch": a.batch, "lr": a.lr, "seed": a.seed, "shift": a.shift, "mean": mean, "std": std,
+           "weight_decay": a.weight_decay}
+    model, classes, shape, summary = train(cfg)
+    _save(a.out, model, cfg, classes, shape, summary)
+    print(json.dumps(summary))
+
+
+def _test_set(ck, limit):
+    cfg = ck["cfg"]
+    ds = load_dataset(cfg["data"], "test", ck["shape"][1], ck["shape"][0])
+    if limit and limit < len(ds):
+        ds = ds.subset(D.balanced_fraction(ds.labels, limit / len(ds), 1234))
+    x = D.normalise(D.degrade(ds.images, cfg["resolution"]), cfg["mean"], cfg["std"])
+    return x, ds.labels
+
+
+def cmd_evaluate(a):
+    torch.set_num_threads(a.threads) if a.threads else None
+    rows = []
+    if a.classifier:
+        model, ck = _load(a.classifier)
+        x, y = _test_set(ck, a.limit)
+        rows.append(E.run("ce", model, x, y, len(ck["classes"]), batch=a.batch))
+    if a.score:
+        model, ck = _load(a.score)
+        x, y = _test_set(ck, a.limit)
+        k = len(ck["classes"])
+        for t in a.cp_steps:
+            rows.append(E.run("cp", model, x, y, k, steps=t, batch=a.batch))
+        rows.append(E.run("cl", model, x, y, k, steps=a.cl_steps, chains=a.cl_chains, batch=a.batch, seed=a.seed))
+    md = E.table(rows)
+    print(md)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"rows": rows, "threads": torch.get_num_threads()}, f, indent=1)
+
+
+def cmd_export(a):
+    model, ck = _load(a.checkpoint)
+    cfg = ck["cfg"]
+    meta = X.metadata(cfg["kind"], cfg["layout"], ck["classes"], ck["shape"], cfg["mean"], cfg["std"],
+                      cfg["resolution"], cfg["fraction"], {**ck["summary"], "cfg": cfg})
+    X.export(model, cfg["kind"], a.out, meta)
+    x, _ = _test_set(ck, 0)
+    fx = X.parity(model, cfg["kind"], x[:a.parity_images], len(ck["classes"]))
+    X.write_parity(fx, a.out.removesuffix(".onnx") + ".parity.json")
+    print(f"wrote {a.out}")
+
+
+def cmd_fixture(a):
+    """A random-weight small score model with K classes, for Go tests."""
+    torch.manual_seed(a.seed)
+    model = build("score", "small", 1, a.k).eval()
+    with torch.no_grad():  # make log-scores spread like a trained model's
+        model.head.weight.mul_(a.gain)
+    classes = [f"c{i}" for i in range(a.k)]
+    meta = X.metadata("score", "small", classes, (1, 28, 28), [0.5], [0.25], 28, 1.0,
+                      {"note": "random weights, test fixture", "seed": a.seed})
+    X.export(model, "score", a.out, meta)
+    g = torch.Generator().manual_seed(a.seed)
+    x = torch.randn(a.parity_images, 1, 28, 28, generator=g)
+    fx = X.parity(model, "score", x, a.k, steps=tuple(a.steps))
+    X.write_parity(fx, a.out.removesuffix(".onnx") + ".parity.json")
+    print(f"wrote {a.out}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="didicm_train")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train DiDiRN (score) or the CE baseline (classifier)")
+    t.add_argument("--kind", choices=["score", "classifier"], required=True)
+    t.add_argument("--layout", default="small")
+    t.add_argument("--data", default="mnist", help='"mnist" or TRAIN_DIR[:TEST_DIR], one subfolder per class')
+    t.add_argument("--resolution", type=int, default=28, help="low-resolution degradation r (r >= input: none)")
+    t.add_argument("--fraction", type=float, default=1.0, help="class-balanced fraction of the training set")
+    t.add_argument("--steps", type=int, default=1000)
+    t.add_argument("--batch", type=int, default=128)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--weight-decay", type=float, default=0.05)
+    t.add_argument("--shift", type=int, default=2, help="random translation augmentation, pixels")
+    t.add_argument("--mean", type=float, nargs="*")
+    t.add_argument("--std", type=float, nargs="*")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", required=True)
+    t.set_defaults(fn=cmd_train)
+    e = sub.add_parser("evaluate", help="evaluation table on the test split at the training degradation")
+    e.add_argument("--score")
+    e.add_argument("--classifier")
+    e.add_argument("--limit", type=int, default=0, help="class-balanced test subset size (0: all)")
+    e.add_argument("--cp-steps", type=int, nargs="*", default=[1, 2, 4, 8])
+    e.add_argument("--cl-steps", type=int, default=2)
+    e.add_argument("--cl-chains", type=int, default=16)
+    e.add_argument("--batch", type=int, default=500)
+    e.add_argument("--threads", type=int, default=0)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out")
+    e.set_defaults(fn=cmd_evaluate)
+    x = sub.add_parser("export", help="checkpoint -> ONNX with metadata and parity fixture")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--out", required=True)
+    x.add_argument("--parity-images", type=int, default=4)
+    x.set_defaults(fn=cmd_export)
+    f = sub.add_parser("fixture", help="random-weight score model for Go tests")
+    f.add_argument("--k", type=int, required=True)
+    f.add_argument("--seed", type=int, default=7)
+    f.add_argument("--gain", type=float, default=20.0)
+    f.add_argument("--steps", type=int, nargs="*", default=[1, 2, 4])
+    f.add_argument("--parity-images", type=int, default=3)
+    f.add_argument("--out", required=True)
+    f.set_defaults(fn=cmd_fixture)
+    a = p.parse_args(argv)
+    a.fn(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Training of DiDiRN (score entropy) and the CE baseline."""
+import math
+import time
+
+import torch
+from torch.nn import functional as F
+
+from . import data as D
+from .diffusion import didicm_loss
+from .model import build
+
+
+def device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_dataset(spec, split, size=28, channels=1):
+    """spec is "mnist" or a folder path (one subfolder per class). A folder
+    has no split of its own: split "test" reads spec/../test if given as
+    "PATH:TESTPATH"."""
+    if spec == "mnist":
+        return D.load_mnist(split)
+    train_dir, _, test_dir = spec.partition(":")
+    if split == "test":
+        if not test_dir:
+            raise ValueError(f"data {spec!r}: give the test folder as TRAIN:TEST")
+        return D.load_folder(test_dir, size, channels)
+    return D.load_folder(train_dir, size, channels)
+
+
+def shift(images, pixels, generator):
+    """Weak augmentation: a random translation of up to `pixels` in each axis."""
+    if pixels <= 0:
+        return images
+    b, _, h, w = images.shape
+    padded = F.pad(images, (pixels,) * 4)
+    dx = torch.randint(0, 2 * pixels + 1, (b,), generator=generator)
+    dy = torch.randint(0, 2 * pixels + 1, (b,), generator=generator)
+    out = torch.empty_like(images)
+    for i in range(b):
+        out[i] = padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
+    return out
+
+
+def train(cfg, log=print):
+    """Trains one model. cfg keys: kind, layout, data, resolution, fraction,
+    steps, batch, lr, seed, shift, mean, std. Returns (model, summary)."""
+    torch.manual_seed(cfg["seed"])
+    g = torch.Generator().manual_seed(cfg["seed"])
+    ds = load_dataset(cfg["data"], "train")
+    idx = D.balanced_fraction(ds.labels, cfg["fraction"], cfg["seed"])
+    ds = ds.subset(idx)
+    channels, size = ds.images.shape[1], ds.images.shape[2]
+    dev = device()
+    model = build(cfg["kind"], cfg["layout"], channels, len(ds.classes)).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.05))
+    warm = max(1, cfg["steps"] // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, cfg["steps"]) / cfg["steps"])))
+    k = len(ds.classes)
+    start, seen, running = time.time(), 0, 0.0
+    model.train()
+    for step in range(cfg["steps"]):
+        pick = torch.randint(0, len(ds), (cfg["batch"],), generator=g)
+        x = shift(ds.images[pick], cfg.get("shift", 0), g)
+        x = D.normalise(D.degrade(x, cfg["resolution"]), cfg["mean"], cfg["std"]).to(dev)
+        y = ds.labels[pick].to(dev)
+        if cfg["kind"] == "score":
+            loss = didicm_loss(model, x, F.one_hot(y, k).float())
+        else:
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        seen += len(pick)
+        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
+        if step % max(1, cfg["steps"] // 10) == 0 or step == cfg["steps"] - 1:
+            log(f"step {step + 1}/{cfg['steps']} loss {running:.4f} lr {sched.get_last_lr()[0]:.2e} "
+                f"{seen / (time.time() - start):.0f} img/s")
+    model.eval().cpu()
+    summary = {
+        "train_images": len(ds), "steps": cfg["steps"], "batch": cfg["batch"], "lr": cfg["lr"],
+        "final_loss": round(running, 5), "wall_s": round(time.time() - start, 1), "device": str(dev),
+        "torch": torch.__version__,
+    }
+    return model, ds.classes, (channels, size, size), summary

@@ -1,0 +1,89 @@
+import json
+
+import onnx
+import pytest
+import torch
+
+from didicm_train import __main__ as cli
+from didicm_train import export as X
+from didicm_train.model import DiDiRN, Classifier, build
+
+
+@pytest.mark.parametrize("layout,channels,size", [("small", 1, 28), ("resnet18", 3, 64), ("resnet50", 3, 64)])
+def test_didirn_and_baseline_shapes_and_zero_at_label(layout, channels, size):
+    torch.manual_seed(0)
+    m = DiDiRN(layout, channels, 7).eval()
+    x = torch.randn(3, channels, size, size)
+    label = torch.tensor([0, 6, 3])
+    out = m(x, label, torch.tensor([0.1, 1.0, 6.0]))
+    assert out.shape == (3, 7)
+    assert out[torch.arange(3), label].tolist() == [0.0, 0.0, 0.0]
+    assert out.abs().sum() > 0
+    assert Classifier(layout, channels, 7).eval()(x).shape == (3, 7)
+
+
+def test_score_depends_on_label_and_sigma():
+    torch.manual_seed(0)
+    m = DiDiRN("small", 1, 5).eval()
+    x = torch.randn(1, 1, 28, 28)
+    a = m(x, torch.tensor([1]), torch.tensor([0.5]))
+    b = m(x, torch.tensor([2]), torch.tensor([0.5]))
+    c = m(x, torch.tensor([1]), torch.tensor([3.0]))
+    assert not torch.allclose(a, b) and not torch.allclose(a, c)
+
+
+def test_build_rejects_unknown_names():
+    with pytest.raises(ValueError, match="layout"):
+        build("score", "resnet7", 1, 10)
+    with pytest.raises(ValueError, match="kind"):
+        build("regressor", "small", 1, 10)
+
+
+def _io(graph):
+    def desc(v):
+        t = v.type.tensor_type
+        return v.name, t.elem_type, [d.dim_param or d.dim_value for d in t.shape.dim]
+    return [desc(v) for v in graph.input], [desc(v) for v in graph.output]
+
+
+def test_score_export_honours_the_contract(tmp_path):
+    path = str(tmp_path / "m.onnx")
+    cli.main(["fixture", "--k", "12", "--out", path, "--steps", "1", "2", "--parity-images", "2"])
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    ins, outs = _io(m.graph)
+    F, I64 = onnx.TensorProto.FLOAT, onnx.TensorProto.INT64
+    assert ins == [("image", F, ["batch", 1, 28, 28]), ("label", I64, ["batch"]), ("sigma", F, ["batch"])]
+    assert outs == [("log_score", F, ["batch", 12])]
+    meta = {p.key: p.value for p in m.metadata_props}
+    assert sorted(meta) == sorted("didicm." + k for k in X.METADATA_KEYS)
+    assert meta["didicm.kind"] == "score" and meta["didicm.num_classes"] == "12"
+    assert len(json.loads(meta["didicm.class_names"])) == 12
+    assert json.loads(meta["didicm.norm_mean"]) == [0.5]
+    fx = json.load(open(str(tmp_path / "m.parity.json")))
+    assert fx["num_classes"] == 12 and len(fx["images"]) == 2 and len(fx["images"][0]) == 784
+    assert [c["steps"] for c in fx["cp"]] == [1, 2]
+    assert len(fx["cp"][1]["trace"]) == 2
+    for row in fx["cp"][1]["posterior"]:
+        assert sum(row) == pytest.approx(1, abs=1e-9)
+
+
+def test_smoke_train_tiny_models_and_export(tmp_path):
+    for kind in ["score", "classifier"]:
+        ck, out = str(tmp_path / f"{kind}.pt"), str(tmp_path / f"{kind}.onnx")
+        cli.main(["train", "--kind", kind, "--resolution", "7", "--fraction", "0.01", "--steps", "3",
+                  "--batch", "16", "--out", ck])
+        cli.main(["export", "--checkpoint", ck, "--out", out, "--parity-images", "2"])
+        m = onnx.load(out)
+        meta = {p.key: p.value for p in m.metadata_props}
+        assert meta["didicm.kind"] == kind
+        assert json.loads(meta["didicm.degradation"]) == {"kind": "lowres", "resolution": 7}
+        assert meta["didicm.data_fraction"] == "0.01"
+        assert json.loads(meta["didicm.training"])["train_images"] == 599  # sum over classes of round(0.01 * n_c)
+        if kind == "classifier":
+            assert _io(m.graph)[1] == [("logits", onnx.TensorProto.FLOAT, ["batch", 10])]
+    cli.main(["evaluate", "--score", str(tmp_path / "score.pt"), "--classifier", str(tmp_path / "classifier.pt"),
+              "--limit", "50", "--cp-steps", "1", "2", "--cl-chains", "4", "--out", str(tmp_path / "e.json")])
+    rows = json.load(open(str(tmp_path / "e.json")))["rows"]
+    assert [(r["method"], r["nfe"]) for r in rows] == [("ce", 1), ("cp", 1), ("cp", 2), ("cl", 8)]
+    assert all(0 <= r["top1"] <= r["top2"] <= 1 and r["ece"] >= 0 for r in rows)
