@@ -29,9 +29,9 @@ test-py: ## Python unit tests and the train/export smoke run
 	cd training && PYTHONPATH=. $(PY) -m pytest -q -p no:cacheprovider tests
 
 .PHONY: test-go
-test-go: $(ORT_LIB) ## Go tests (DIDICM_REQUIRE_ORT=1: a missing library fails, never skips)
+test-go: $(ORT_LIB) ## Go tests (a missing ONNX Runtime fails them; DIDICM_SKIP_ORT=1 skips instead)
 	$(GO) vet ./...
-	DIDICM_REQUIRE_ORT=1 $(GO) test -count=1 ./...
+	$(GO) test -count=1 ./...
 
 .PHONY: fuzz
 fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME

@@ -1,0 +1,242 @@
+package ort
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+
+	ortgo "github.com/yalue/onnxruntime_go"
+
+	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/sampler"
+)
+
+// Config configures the library and a session.
+type Config struct {
+	// LibraryPath is the shared library; empty means search (package doc).
+	LibraryPath string
+	// Provider is "cpu" or "cuda". Empty means "cpu".
+	Provider string
+	// DeviceID is the CUDA device. Zero means device 0.
+	DeviceID int
+	// AllowCPUFallback lets a "cuda" session run on the CPU, with a warning,
+	// when CUDA cannot be set up. False means that is an error.
+	AllowCPUFallback bool
+	// IntraOpThreads and InterOpThreads size ONNX Runtime's pools. Zero means its default.
+	IntraOpThreads, InterOpThreads int
+	// GraphOptimization is "disable", "basic", "extended" or "all". Empty means "all".
+	GraphOptimization string
+}
+
+// Model is a loaded DiDiRN score model or baseline classifier. Its methods
+// are safe for concurrent use: ONNX Runtime's Run is, and each call has its
+// own tensors.
+type Model struct {
+	Meta *model.Metadata
+	// Path, SHA256 and Provider ("cpu" or "cuda") identify what produced a result.
+	Path, SHA256, Provider string
+	// LibraryVersion is the ONNX Runtime version.
+	LibraryVersion string
+
+	session *ortgo.DynamicAdvancedSession
+	once    sync.Once
+}
+
+var _ sampler.Scorer = (*Model)(nil)
+
+// Open loads the library if needed, validates the model file against the
+// contract and its metadata, and creates a session.
+func Open(path string, cfg Config, log *slog.Logger) (*Model, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	_, ver, err := LoadLibrary(cfg.LibraryPath, log)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return nil, fmt.Errorf("open model: %w", err)
+	}
+	meta, err := Inspect(path)
+	if err != nil {
+		return nil, err
+	}
+	opts, provider, err := sessionOptions(cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("open model %q: %w", path, err)
+	}
+	defer opts.Destroy()
+	in, out := []string{"image"}, []string{"logits"}
+	if meta.Kind == model.Score {
+		in, out = []string{"image", "label", "sigma"}, []string{"log_score"}
+	}
+	var sess *ortgo.DynamicAdvancedSession
+	guardSignals(provider == "cuda", func() {
+		sess, err = ortgo.NewDynamicAdvancedSession(path, in, out, opts)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open model %q: create session: %w", path, err)
+	}
+	log.Info("model loaded", "path", path, "kind", meta.Kind, "classes", meta.NumClasses(), "provider", provider,
+		"input", fmt.Sprintf("%dx%dx%d", meta.Channels, meta.Height, meta.Width))
+	return &Model{Meta: meta, Path: path, SHA256: sum, Provider: provider, LibraryVersion: ver, session: sess}, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %q: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func sessionOptions(cfg Config, log *slog.Logger) (*ortgo.SessionOptions, string, error) {
+	opts, err := ortgo.NewSessionOptions()
+	if err != nil {
+		return nil, "", err
+	}
+	fail := func(err error) (*ortgo.SessionOptions, string, error) {
+		opts.Destroy()
+		return nil, "", err
+	}
+	levels := map[string]ortgo.GraphOptimizationLevel{"": ortgo.GraphOptimizationLevelEnableAll,
+		"all": ortgo.GraphOptimizationLevelEnableAll, "extended": ortgo.GraphOptimizationLevelEnableExtended,
+		"basic": ortgo.GraphOptimizationLevelEnableBasic, "disable": ortgo.GraphOptimizationLevelDisableAll}
+	level, ok := levels[cfg.GraphOptimization]
+	if !ok {
+		return fail(fmt.Errorf("graph optimization %q: want disable, basic, extended or all", cfg.GraphOptimization))
+	}
+	if err := opts.SetGraphOptimizationLevel(level); err != nil {
+		return fail(err)
+	}
+	if cfg.IntraOpThreads > 0 {
+		if err := opts.SetIntraOpNumThreads(cfg.IntraOpThreads); err != nil {
+			return fail(err)
+		}
+	}
+	if cfg.InterOpThreads > 0 {
+		if err := opts.SetInterOpNumThreads(cfg.InterOpThreads); err != nil {
+			return fail(err)
+		}
+	}
+	switch cfg.Provider {
+	case "", "cpu":
+		return opts, "cpu", nil
+	case "cuda":
+		err := appendCUDA(opts, cfg.DeviceID)
+		if err == nil {
+			return opts, "cuda", nil
+		}
+		if !cfg.AllowCPUFallback {
+			return fail(fmt.Errorf("cuda execution provider: %w (allow CPU fallback to run on the CPU instead)", err))
+		}
+		log.Warn("cuda unavailable, running on the CPU", "err", err)
+		return opts, "cpu", nil
+	default:
+		return fail(fmt.Errorf("execution provider %q: want cpu or cuda", cfg.Provider))
+	}
+}
+
+func appendCUDA(opts *ortgo.SessionOptions, device int) (err error) {
+	cuda, err := ortgo.NewCUDAProviderOptions()
+	if err != nil {
+		return err
+	}
+	defer cuda.Destroy()
+	// cudnn_conv_algo_search DEFAULT: a fixed algorithm, so runs are reproducible.
+	if err := cuda.Update(map[string]string{"device_id": strconv.Itoa(device), "cudnn_conv_algo_search": "DEFAULT"}); err != nil {
+		return err
+	}
+	guardSignals(true, func() { err = opts.AppendExecutionProviderCUDA(cuda) })
+	return err
+}
+
+// NumClasses is K.
+func (m *Model) NumClasses() int { return m.Meta.NumClasses() }
+
+// ErrWrongKind is returned by LogScores on a classifier and Logits on a score model.
+var ErrWrongKind = errors.New("model kind does not support this call")
+
+// LogScores runs the score model: see sampler.Scorer.
+func (m *Model) LogScores(ctx context.Context, images [][]float32, labels []int64, sigmas []float32, out []float32) error {
+	if m.Meta.Kind != model.Score {
+		return fmt.Errorf("log-scores from a %s model: %w", m.Meta.Kind, ErrWrongKind)
+	}
+	if len(labels) != len(images) || len(sigmas) != len(images) {
+		return fmt.Errorf("log-scores: %d images, %d labels, %d sigmas", len(images), len(labels), len(sigmas))
+	}
+	n := int64(len(images))
+	lab, err := ortgo.NewTensor(ortgo.NewShape(n), labels)
+	if err != nil {
+		return err
+	}
+	defer lab.Destroy()
+	sig, err := ortgo.NewTensor(ortgo.NewShape(n), sigmas)
+	if err != nil {
+		return err
+	}
+	defer sig.Destroy()
+	return m.run(ctx, images, out, lab, sig)
+}
+
+// Logits runs the baseline classifier: out gets len(images)·K logits.
+func (m *Model) Logits(ctx context.Context, images [][]float32, out []float32) error {
+	if m.Meta.Kind != model.Classifier {
+		return fmt.Errorf("logits from a %s model: %w", m.Meta.Kind, ErrWrongKind)
+	}
+	return m.run(ctx, images, out)
+}
+
+func (m *Model) run(ctx context.Context, images [][]float32, out []float32, extra ...ortgo.Value) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n, size, k := len(images), m.Meta.InputSize(), m.NumClasses()
+	if n == 0 {
+		return nil
+	}
+	if len(out) < n*k {
+		return fmt.Errorf("run model: output buffer holds %d values, need %d", len(out), n*k)
+	}
+	buf := make([]float32, n*size)
+	for b, im := range images {
+		if len(im) != size {
+			return fmt.Errorf("run model: image %d has %d values, the model takes %d", b, len(im), size)
+		}
+		copy(buf[b*size:], im)
+	}
+	img, err := ortgo.NewTensor(ortgo.NewShape(int64(n), int64(m.Meta.Channels), int64(m.Meta.Height), int64(m.Meta.Width)), buf)
+	if err != nil {
+		return err
+	}
+	defer img.Destroy()
+	res, err := ortgo.NewTensor(ortgo.NewShape(int64(n), int64(k)), out[:n*k])
+	if err != nil {
+		return err
+	}
+	defer res.Destroy()
+	if err := m.session.Run(append([]ortgo.Value{img}, extra...), []ortgo.Value{res}); err != nil {
+		return fmt.Errorf("run model: %w", err)
+	}
+	return nil
+}
+
+// Close releases the session.
+func (m *Model) Close() error {
+	var err error
+	m.once.Do(func() { err = m.session.Destroy() })
+	return err
+}
