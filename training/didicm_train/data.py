@@ -88,13 +88,13 @@ def load_folder(root, size, channels):
                 path = os.path.join(dirpath, fn)
                 try:
                     with Image.open(path) as im:
-                        im = im.convert("L" if channels == 1 else "RGB").resize((size, size), Image.BILINEAR)
+                        im = im.convert("L" if channels == 1 else "RGB")
                         arr = np.asarray(im, dtype=np.float32) / 255.0
                 except (OSError, ValueError) as e:
                     skipped.append(f"{path}: {e}")
                     continue
                 arr = arr[None] if channels == 1 else arr.transpose(2, 0, 1)
-                images.append(torch.from_numpy(arr.copy()))
+                images.append(resize(torch.from_numpy(arr.copy()).unsqueeze(0), size, size)[0])
                 labels.append(ci)
     if not images:
         raise ValueError(f"{root}: no readable images")
@@ -117,14 +117,27 @@ def balanced_fraction(labels, fraction, seed):
     return torch.sort(torch.cat(keep)).values
 
 
+def resize(images, h, w):
+    """Resizes [N, C, H, W] one axis at a time: area averaging (adaptive
+    pooling bins) when shrinking, bilinear with half-pixel centres when
+    enlarging. The Go preprocessing (imaging.Resize) does exactly this."""
+    H, W = images.shape[-2:]
+    if h != H:
+        images = F.interpolate(images, size=(h, W), mode="area" if h < H else "bilinear",
+                               **({} if h < H else {"align_corners": False}))
+    if w != W:
+        images = F.interpolate(images, size=(h, w), mode="area" if w < W else "bilinear",
+                               **({} if w < W else {"align_corners": False}))
+    return images
+
+
 def degrade(images, resolution):
     """Low-resolution degradation: area down-sample to r x r, then bilinear
     (half-pixel centres) back up to the input size. r >= input size is a no-op."""
     h, w = images.shape[-2:]
     if resolution >= min(h, w):
         return images
-    small = F.interpolate(images, size=(resolution, resolution), mode="area")
-    return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    return resize(resize(images, resolution, resolution), h, w)
 
 
 def normalise(images, mean, std):

@@ -1,0 +1,125 @@
+package imaging
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+)
+
+// Input describes a model input (from the model's metadata).
+type Input struct {
+	// Channels is 1 (gray) or 3 (RGB).
+	Channels, Height, Width int
+	// Mean and Std normalise each channel: (x − mean)/std with x in [0, 1].
+	Mean, Std []float32
+}
+
+// Validate reports an unusable input description.
+func (in Input) Validate() error {
+	if in.Channels != 1 && in.Channels != 3 || in.Height <= 0 || in.Width <= 0 ||
+		len(in.Mean) != in.Channels || len(in.Std) != in.Channels {
+		return fmt.Errorf("model input %+v: want 1 or 3 channels, positive size, one mean and std per channel", in)
+	}
+	return nil
+}
+
+// Preprocess decodes b and returns the model input as float32 C×H×W.
+func Preprocess(b []byte, in Input, lim Limits) ([]float32, error) {
+	img, _, err := Decode(b, lim)
+	if err != nil {
+		return nil, err
+	}
+	return Tensor(img, in), nil
+}
+
+// Tensor converts img to the model's colour mode, resizes it to the model's
+// size and normalises it.
+func Tensor(img image.Image, in Input) []float32 {
+	planes := Planes(img, in.Channels)
+	b := img.Bounds()
+	out := make([]float32, 0, in.Channels*in.Height*in.Width)
+	for c, p := range planes {
+		r := Resize(p, b.Dx(), b.Dy(), in.Width, in.Height)
+		m, s := float64(in.Mean[c]), float64(in.Std[c])
+		for _, v := range r {
+			out = append(out, float32((v-m)/s))
+		}
+	}
+	return out
+}
+
+// Planes returns the image as channels planes of values in [0, 1]: the
+// straight (not alpha-premultiplied) RGB, or for one channel the luma
+// 0.299R + 0.587G + 0.114B (ITU-R 601-2, as PIL's "L" mode).
+func Planes(img image.Image, channels int) [][]float64 {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	planes := make([][]float64, channels)
+	for c := range planes {
+		planes[c] = make([]float64, w*h)
+	}
+	if g, ok := img.(*image.Gray); ok && channels == 1 {
+		for y := range h {
+			for x := range w {
+				planes[0][y*w+x] = float64(g.Pix[y*g.Stride+x]) / 255
+			}
+		}
+		return planes
+	}
+	for y := range h {
+		for x := range w {
+			c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+			r, g, bl := float64(c.R)/65535, float64(c.G)/65535, float64(c.B)/65535
+			if channels == 1 {
+				planes[0][y*w+x] = 0.299*r + 0.587*g + 0.114*bl
+				continue
+			}
+			planes[0][y*w+x], planes[1][y*w+x], planes[2][y*w+x] = r, g, bl
+		}
+	}
+	return planes
+}
+
+// Resize resamples one w×h plane to ow×oh, each axis on its own: area
+// averaging over PyTorch's adaptive-pooling bins when shrinking, bilinear with
+// half-pixel centres when enlarging, a copy when equal.
+func Resize(p []float64, w, h, ow, oh int) []float64 {
+	tmp := make([]float64, ow*h)
+	for y := range h {
+		resample(p[y*w:(y+1)*w], 1, tmp[y*ow:(y+1)*ow], 1, w, ow)
+	}
+	out := make([]float64, ow*oh)
+	for x := range ow {
+		resample(tmp[x:], ow, out[x:], ow, h, oh)
+	}
+	return out
+}
+
+// resample maps n values of src (stride ss) to m values of dst (stride ds).
+func resample(src []float64, ss int, dst []float64, ds int, n, m int) {
+	switch {
+	case m == n:
+		for i := range m {
+			dst[i*ds] = src[i*ss]
+		}
+	case m < n:
+		for i := range m {
+			lo, hi := i*n/m, ((i+1)*n+m-1)/m // floor and ceil of the bin edges
+			var s float64
+			for j := lo; j < hi; j++ {
+				s += src[j*ss]
+			}
+			dst[i*ds] = s / float64(hi-lo)
+		}
+	default:
+		scale := float64(n) / float64(m)
+		for i := range m {
+			x := math.Max(0, (float64(i)+0.5)*scale-0.5)
+			i0 := int(x)
+			i1 := min(i0+1, n-1)
+			f := x - float64(i0)
+			dst[i*ds] = (1-f)*src[i0*ss] + f*src[i1*ss]
+		}
+	}
+}
