@@ -240,3 +240,6 @@ func (m *Model) Close() error {
 	m.once.Do(func() { err = m.session.Destroy() })
 	return err
 }
+
+// Metadata returns the model's validated metadata.
+func (m *Model) Metadata() *model.Metadata { return m.Meta }

@@ -8,17 +8,19 @@ import (
 )
 
 // CL is the class-label sampler (the paper's DiDiCM-CL): Chains label chains
-// per image whose final labels' histogram is the posterior. Chains of all
+// per image whose final labels' histogram is the posterior. Chains of several
 // images share batched model calls.
 type CL struct {
 	// Steps is T. Zero means 2.
 	Steps int
 	// Chains is N per image. Zero means 16.
 	Chains int
-	// MicroBatch is the most chain rows (image × chain) per model call. Zero means 256.
+	// MicroBatch is the most chain rows (image × chain) per model call; it may
+	// be smaller than Chains. Zero means 256.
 	MicroBatch int
-	// Rand is the source of the chains' randomness; nil means a PCG seeded with 0,
-	// so that a run is reproducible by default.
+	// Rand seeds one random stream per image, in image order, so a result
+	// does not depend on MicroBatch. Nil means a PCG seeded with 0: a run is
+	// reproducible by default.
 	Rand *rand.Rand
 }
 
@@ -28,19 +30,22 @@ func (c CL) Run(ctx context.Context, s Scorer, images [][]float32) ([]Result, er
 	if k < 2 {
 		return nil, fmt.Errorf("cl: need at least 2 classes, model has %d", k)
 	}
-	steps, chains := orDefault(c.Steps, 2), orDefault(c.Chains, 16)
-	rows := max(chains, orDefault(c.MicroBatch, 256)) / chains * chains // whole images per call
+	steps, chains, rows := orDefault(c.Steps, 2), orDefault(c.Chains, 16), orDefault(c.MicroBatch, 256)
 	rng := c.Rand
 	if rng == nil {
 		rng = rand.New(rand.NewPCG(0, 0))
 	}
+	group := max(1, rows/chains) // images whose chains are in flight together
+	w := &clWork{k: k, rows: rows, labels: make([]int64, group*chains), inputs: make([][]float32, group*chains),
+		sigmas: make([]float32, rows), out: make([]float32, rows*k), probs: make([]float64, k)}
 	res := make([]Result, len(images))
-	per := rows / chains
-	w := &clWork{k: k, labels: make([]int64, rows), sigmas: make([]float32, rows), out: make([]float32, rows*k),
-		inputs: make([][]float32, rows), probs: make([]float64, k)}
-	for lo := 0; lo < len(images); lo += per {
-		hi := min(lo+per, len(images))
-		if err := w.run(ctx, s, images[lo:hi], steps, chains, rng, res[lo:hi]); err != nil {
+	rngs := make([]*rand.Rand, len(images))
+	for b := range rngs {
+		rngs[b] = rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	}
+	for lo := 0; lo < len(images); lo += group {
+		hi := min(lo+group, len(images))
+		if err := w.run(ctx, s, images[lo:hi], steps, chains, rngs[lo:hi], res[lo:hi]); err != nil {
 			return nil, err
 		}
 	}
@@ -48,63 +53,70 @@ func (c CL) Run(ctx context.Context, s Scorer, images [][]float32) ([]Result, er
 }
 
 type clWork struct {
-	k      int
-	labels []int64
-	sigmas []float32
-	out    []float32
-	inputs [][]float32
-	probs  []float64
+	k, rows int
+	labels  []int64     // chain state: one label per chain of the group
+	inputs  [][]float32 // the image of each chain
+	sigmas  []float32   // per model-call row
+	out     []float32
+	probs   []float64
 }
 
-func (w *clWork) run(ctx context.Context, s Scorer, images [][]float32, steps, chains int, rng *rand.Rand, res []Result) error {
+func (w *clWork) run(ctx context.Context, s Scorer, images [][]float32, steps, chains int, rngs []*rand.Rand, res []Result) error {
 	n, k := len(images)*chains, w.k
 	bad := make([]bool, len(images))
 	for r := range n {
 		w.inputs[r] = images[r/chains]
-		w.labels[r] = int64(rng.IntN(k))
+		w.labels[r] = int64(rngs[r/chains].IntN(k))
 	}
 	ts, dt := Times(steps)
 	for _, t := range ts {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		sig, rate := Sigma(t), SigmaRate(t)
-		for r := range n {
-			w.sigmas[r] = float32(sig)
-		}
-		if err := s.LogScores(ctx, w.inputs[:n], w.labels[:n], w.sigmas[:n], w.out[:n*k]); err != nil {
-			return fmt.Errorf("cl: score: %w", err)
-		}
-		for r := range n {
-			if bad[r/chains] {
-				continue
+		for lo := 0; lo < n; lo += w.rows {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			next, ok := w.step(w.out[r*k:(r+1)*k], int(w.labels[r]), dt*rate, rng)
-			if !ok {
-				bad[r/chains] = true
-				continue
+			hi := min(lo+w.rows, n)
+			for r := range hi - lo {
+				w.sigmas[r] = float32(sig)
 			}
-			w.labels[r] = int64(next)
+			if err := s.LogScores(ctx, w.inputs[lo:hi], w.labels[lo:hi], w.sigmas[:hi-lo], w.out[:(hi-lo)*k]); err != nil {
+				return fmt.Errorf("cl: score: %w", err)
+			}
+			for r := lo; r < hi; r++ {
+				if bad[r/chains] {
+					continue
+				}
+				next, ok := w.step(w.out[(r-lo)*k:(r-lo+1)*k], int(w.labels[r]), dt*rate, rngs[r/chains])
+				if !ok {
+					bad[r/chains] = true
+					continue
+				}
+				w.labels[r] = int64(next)
+			}
 		}
 	}
 	for b := range res {
-		if bad[b] {
-			res[b] = Result{Err: ErrNonFinite, NFE: steps * chains, Agreement: math.NaN()}
-			continue
-		}
-		counts := make(map[int64]int, chains)
-		for r := b * chains; r < (b+1)*chains; r++ {
-			counts[w.labels[r]]++
-		}
-		p := make([]float64, k)
-		for c, m := range counts {
-			p[c] = float64(m) / float64(chains)
-		}
-		res[b] = Result{Posterior: p, NFE: steps * chains}
-		res[b].Summarize()
-		res[b].Agreement = float64(counts[int64(res[b].Class)]) / float64(chains)
+		res[b] = histogram(w.labels[b*chains:(b+1)*chains], k, steps*chains, bad[b])
 	}
 	return nil
+}
+
+func histogram(labels []int64, k, nfe int, bad bool) Result {
+	if bad {
+		return Result{Err: ErrNonFinite, NFE: nfe, Agreement: math.NaN()}
+	}
+	counts := make(map[int64]int, len(labels))
+	for _, c := range labels {
+		counts[c]++
+	}
+	p := make([]float64, k)
+	for c, m := range counts {
+		p[c] = float64(m) / float64(len(labels))
+	}
+	r := Result{Posterior: p, NFE: nfe}
+	r.Summarize()
+	r.Agreement = float64(counts[int64(r.Class)]) / float64(len(labels))
+	return r
 }
 
 // step draws a chain's next label: probs = onehot(c) + h·ρ with
@@ -123,8 +135,7 @@ func (w *clWork) step(l []float32, c int, h float64, rng *rand.Rand) (int, bool)
 		out += w.probs[i]
 	}
 	w.probs[c] = max(0, 1-out)
-	total := w.probs[c] + out
-	u := rng.Float64() * total
+	u := rng.Float64() * (w.probs[c] + out)
 	for i, v := range w.probs {
 		if u < v {
 			return i, true

@@ -287,3 +287,20 @@ func TestCancelledContextStopsBetweenCalls(t *testing.T) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
 }
+
+func TestCLRowChunksSmallerThanChainsGiveTheSameResult(t *testing.T) {
+	run := func(rows int) []sampler.Result {
+		res, err := sampler.CL{Steps: 3, Chains: 16, MicroBatch: rows, Rand: rand.New(rand.NewPCG(5, 5))}.
+			Run(context.Background(), exact{posteriors}, imagesFor(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a, b := run(48), run(5)
+	for i := range a {
+		if maxAbsDiff(a[i].Posterior, b[i].Posterior) != 0 {
+			t.Fatalf("image %d: rows 48 gave %v, rows 5 gave %v", i, a[i].Posterior, b[i].Posterior)
+		}
+	}
+}

@@ -1,0 +1,206 @@
+// Package classify turns image files into result records: decode and
+// preprocess (imaging), score with DiDiRN through a sampler (CP or CL) or a
+// plain classifier (softmax), and summarise the posterior. The batch pipeline
+// and `didicm classify` write the same Record.
+package classify
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/sampler"
+)
+
+// Model is what the engine needs of a loaded model (ort.Model satisfies it).
+type Model interface {
+	sampler.Scorer
+	Metadata() *model.Metadata
+	// Logits runs a classifier (baseline) model.
+	Logits(ctx context.Context, images [][]float32, out []float32) error
+}
+
+// Options choose the sampler and the output.
+type Options struct {
+	// Sampler is "cp" or "cl" for a score model; a classifier always uses "softmax".
+	// Empty means "cp".
+	Sampler string
+	// Steps is T. Zero means 2.
+	Steps int
+	// Chains is CL's N. Zero means 16.
+	Chains int
+	// MicroBatch is images (CP, softmax) or chain rows (CL) per model call. Zero means the sampler's default.
+	MicroBatch int
+	// Seed seeds CL's chains; the same seed and inputs give the same result.
+	Seed uint64
+	// TopK, when > 0, keeps only the k most probable classes in records.
+	TopK int
+	// Limits bound decoding.
+	Limits imaging.Limits
+	// DecodeWorkers is how many images are decoded at once. Zero means GOMAXPROCS.
+	DecodeWorkers int
+}
+
+// Engine classifies images with one model. It is safe for concurrent use.
+type Engine struct {
+	model Model
+	meta  *model.Metadata
+	input imaging.Input
+	opts  Options
+}
+
+// New validates opts against the model.
+func New(m Model, opts Options) (*Engine, error) {
+	meta := m.Metadata()
+	if opts.Sampler == "" {
+		opts.Sampler = "cp"
+	}
+	if meta.Kind == model.Classifier {
+		opts.Sampler = "softmax"
+	} else if opts.Sampler != "cp" && opts.Sampler != "cl" {
+		return nil, fmt.Errorf("sampler %q: want cp or cl", opts.Sampler)
+	}
+	if opts.Steps <= 0 {
+		opts.Steps = 2
+	}
+	if opts.Chains <= 0 {
+		opts.Chains = 16
+	}
+	if opts.DecodeWorkers <= 0 {
+		opts.DecodeWorkers = runtime.GOMAXPROCS(0)
+	}
+	in := imaging.Input{Channels: meta.Channels, Height: meta.Height, Width: meta.Width, Mean: meta.Mean, Std: meta.Std}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{model: m, meta: meta, input: in, opts: opts}, nil
+}
+
+// Options returns the effective options.
+func (e *Engine) Options() Options { return e.opts }
+
+// Item is one image to classify.
+type Item struct {
+	Key  string
+	Data []byte
+	// Err, when set, is a read failure: the item becomes an error record.
+	Err error
+}
+
+// Prepared is an item after decoding: its input tensor, or the error.
+type Prepared struct {
+	Key   string
+	Input []float32
+	Err   error
+}
+
+// Prepare decodes and preprocesses items concurrently, in order.
+func (e *Engine) Prepare(items []Item) []Prepared {
+	out := make([]Prepared, len(items))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(e.opts.DecodeWorkers, max(1, len(items))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				it := items[i]
+				out[i].Key = it.Key
+				if it.Err != nil {
+					out[i].Err = it.Err
+					continue
+				}
+				out[i].Input, out[i].Err = imaging.Preprocess(it.Data, e.input, e.opts.Limits)
+			}
+		}()
+	}
+	for i := range items {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// Score runs the model on the prepared items and returns one record each,
+// in order. Per-image problems become error records; an error return means
+// the model or ctx failed and nothing was scored.
+func (e *Engine) Score(ctx context.Context, prepared []Prepared) ([]Record, error) {
+	var inputs [][]float32
+	var idx []int
+	for i, p := range prepared {
+		if p.Err == nil {
+			inputs = append(inputs, p.Input)
+			idx = append(idx, i)
+		}
+	}
+	results, err := e.run(ctx, inputs)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]Record, len(prepared))
+	for i, p := range prepared {
+		if p.Err != nil {
+			recs[i] = e.errorRecord(p.Key, p.Err)
+		}
+	}
+	for j, i := range idx {
+		recs[i] = e.record(prepared[i].Key, results[j])
+	}
+	return recs, nil
+}
+
+// Classify is Prepare then Score.
+func (e *Engine) Classify(ctx context.Context, items []Item) ([]Record, error) {
+	return e.Score(ctx, e.Prepare(items))
+}
+
+func (e *Engine) run(ctx context.Context, inputs [][]float32) ([]sampler.Result, error) {
+	if len(inputs) == 0 {
+		return nil, nil
+	}
+	switch e.opts.Sampler {
+	case "cp":
+		return sampler.CP{Steps: e.opts.Steps, MicroBatch: e.opts.MicroBatch}.Run(ctx, e.model, inputs)
+	case "cl":
+		rng := rand.New(rand.NewPCG(e.opts.Seed, 0x5eed))
+		return sampler.CL{Steps: e.opts.Steps, Chains: e.opts.Chains, MicroBatch: e.opts.MicroBatch, Rand: rng}.
+			Run(ctx, e.model, inputs)
+	default:
+		return e.softmax(ctx, inputs)
+	}
+}
+
+func (e *Engine) softmax(ctx context.Context, inputs [][]float32) ([]sampler.Result, error) {
+	k, micro := e.meta.NumClasses(), e.opts.MicroBatch
+	if micro <= 0 {
+		micro = 64
+	}
+	res := make([]sampler.Result, 0, len(inputs))
+	out := make([]float32, micro*k)
+	for lo := 0; lo < len(inputs); lo += micro {
+		hi := min(lo+micro, len(inputs))
+		if err := e.model.Logits(ctx, inputs[lo:hi], out[:(hi-lo)*k]); err != nil {
+			return nil, fmt.Errorf("classifier: %w", err)
+		}
+		for b := range hi - lo {
+			res = append(res, sampler.Softmax(out[b*k:(b+1)*k]))
+		}
+	}
+	return res, nil
+}
+
+// topK returns the k most probable classes, most probable first (ties: lower index).
+func topK(p []float64, k int) []int {
+	idx := make([]int, len(p))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] > p[idx[b]] })
+	return idx[:min(k, len(idx))]
+}

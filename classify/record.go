@@ -1,0 +1,86 @@
+package classify
+
+import (
+	"errors"
+	"math"
+
+	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/sampler"
+)
+
+// Record is the result for one image: a line of `didicm classify --format
+// jsonl` and of the batch pipeline's result files.
+type Record struct {
+	Key string `json:"key"`
+	// Class is the predicted class name; ClassIndex its index (-1 on error).
+	Class      string `json:"class,omitempty"`
+	ClassIndex int    `json:"class_index"`
+	// Posterior has K probabilities in class order, unless TopK was asked for.
+	Posterior []float64 `json:"posterior,omitempty"`
+	// TopK holds the most probable classes when Options.TopK > 0.
+	TopK        []ClassProb `json:"top_k,omitempty"`
+	MaxProb     float64     `json:"max_prob"`
+	Margin      float64     `json:"margin"`
+	Entropy     float64     `json:"entropy"`
+	EntropyNorm float64     `json:"entropy_norm"`
+	// ChainAgreement is CL's fraction of chains that ended at Class.
+	ChainAgreement *float64 `json:"chain_agreement,omitempty"`
+	Sampler        string   `json:"sampler"`
+	Steps          int      `json:"steps"`
+	Chains         int      `json:"chains,omitempty"`
+	NFE            int      `json:"nfe"`
+	// Error says why this image has no posterior; ErrorReason is a stable word.
+	Error       string `json:"error,omitempty"`
+	ErrorReason string `json:"error_reason,omitempty"`
+}
+
+// ClassProb is one entry of Record.TopK.
+type ClassProb struct {
+	Class string  `json:"class"`
+	Index int     `json:"index"`
+	Prob  float64 `json:"prob"`
+}
+
+func (e *Engine) base(key string) Record {
+	r := Record{Key: key, ClassIndex: -1, Sampler: e.opts.Sampler, Steps: e.opts.Steps}
+	switch e.opts.Sampler {
+	case "cl":
+		r.Chains = e.opts.Chains
+	case "softmax":
+		r.Steps = 0
+	}
+	return r
+}
+
+func (e *Engine) errorRecord(key string, err error) Record {
+	r := e.base(key)
+	r.Error, r.ErrorReason = err.Error(), "read"
+	var ie *imaging.Error
+	if errors.As(err, &ie) {
+		r.ErrorReason = ie.Reason
+	}
+	return r
+}
+
+func (e *Engine) record(key string, res sampler.Result) Record {
+	r := e.base(key)
+	r.NFE = res.NFE
+	if res.Err != nil {
+		r.Error, r.ErrorReason = res.Err.Error(), "non_finite"
+		return r
+	}
+	r.ClassIndex, r.Class = res.Class, e.meta.ClassNames[res.Class]
+	r.MaxProb, r.Margin, r.Entropy, r.EntropyNorm = res.MaxProb, res.Margin, res.Entropy, res.EntropyNorm
+	if !math.IsNaN(res.Agreement) {
+		a := res.Agreement
+		r.ChainAgreement = &a
+	}
+	if e.opts.TopK > 0 && e.opts.TopK < len(res.Posterior) {
+		for _, i := range topK(res.Posterior, e.opts.TopK) {
+			r.TopK = append(r.TopK, ClassProb{Class: e.meta.ClassNames[i], Index: i, Prob: res.Posterior[i]})
+		}
+	} else {
+		r.Posterior = res.Posterior
+	}
+	return r
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/didicm/didicm/classify"
+	"github.com/didicm/didicm/ort"
+	"github.com/didicm/didicm/plan"
+)
+
+func (a *app) classifyCmd() *cobra.Command {
+	var format string
+	var batch, topK int
+	cmd := &cobra.Command{
+		Use:   "classify PATH...",
+		Short: "Classify image files or folders (recursively); one record per image",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "jsonl" {
+				return usageError{fmt.Errorf("--format %q: want table or jsonl", format)}
+			}
+			files, err := listFiles(args)
+			if err != nil {
+				return usageError{err}
+			}
+			eng, m, err := a.engine(topK, batch)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			w := newRecordWriter(a.stdout, format)
+			err = classifyFiles(cmd.Context(), eng, files, batch, w.write)
+			if ferr := w.flush(); err == nil {
+				err = ferr
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "table", "output: table or jsonl")
+	f.IntVar(&batch, "batch", 64, "images read and scored together")
+	f.IntVar(&topK, "top-k", 0, "keep only the k most probable classes in records (0: all K)")
+	addSamplerFlags(f)
+	return cmd
+}
+
+func addSamplerFlags(f *pflag.FlagSet) {
+	configFlag(f, "model", "model", "", "model file (default "+DefaultModel+")")
+	configFlag(f, "sampler.name", "sampler", "auto", "auto (planner), cp or cl; a classifier model uses softmax")
+	configFlag(f, "sampler.steps", "steps", 2, "diffusion steps T")
+	configFlag(f, "sampler.chains", "chains", 16, "CL chains N")
+	configFlag(f, "sampler.seed", "seed", uint64(0), "CL random seed")
+	configFlag(f, "sampler.micro_batch", "micro-batch", 0, "images (CP) or chain rows (CL) per model call (0: planner)")
+	configFlag(f, "sampler.memory_budget", "memory-budget", "2GiB", "memory the sampler and model calls may use")
+}
+
+// engine opens the configured model and builds the engine, with the sampler
+// from the configuration or, for "auto", from the planner.
+func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
+	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc := a.cfg.Sampler
+	opts := classify.Options{Sampler: sc.Name, Steps: sc.Steps, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
+		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits()}
+	if m.Meta.Kind == "score" {
+		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: sc.Steps, Chains: sc.Chains,
+			Budget: size(sc.MemoryBudget), InputBytes: int64(4 * m.Meta.InputSize()), Force: sc.Name})
+		if err != nil {
+			m.Close()
+			return nil, nil, err
+		}
+		opts.Sampler = p.Sampler
+		if opts.MicroBatch == 0 {
+			opts.MicroBatch = p.MicroBatch
+		}
+		a.log.Debug("sampler planned", "sampler", p.Sampler, "micro_batch", p.MicroBatch, "reasons", p.Reasons)
+	}
+	eng, err := classify.New(m, opts)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return eng, m, nil
+}
+
+// listFiles expands folders recursively, sorted, skipping hidden entries.
+func listFiles(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if path != p && len(d.Name()) > 0 && d.Name()[0] == '.' {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// classifyFiles reads and decodes batch n+1 while batch n is being scored.
+func classifyFiles(ctx context.Context, eng *classify.Engine, files []string, batch int, emit func(classify.Record) error) error {
+	if batch <= 0 {
+		batch = 64
+	}
+	prepared := make(chan []classify.Prepared, 1)
+	go func() {
+		defer close(prepared)
+		for lo := 0; lo < len(files); lo += batch {
+			items := make([]classify.Item, 0, batch)
+			for _, f := range files[lo:min(lo+batch, len(files))] {
+				b, err := os.ReadFile(f)
+				items = append(items, classify.Item{Key: f, Data: b, Err: err})
+			}
+			select {
+			case prepared <- eng.Prepare(items):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for p := range prepared {
+		recs, err := eng.Score(ctx, p)
+		if err != nil {
+			for range prepared { // let the reader finish
+			}
+			return err
+		}
+		for _, r := range recs {
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+type recordWriter struct {
+	w      io.Writer
+	enc    *json.Encoder
+	tw     *tabwriter.Writer
+	n, bad int
+}
+
+func newRecordWriter(w io.Writer, format string) *recordWriter {
+	rw := &recordWriter{w: w}
+	if format == "jsonl" {
+		rw.enc = json.NewEncoder(w)
+		return rw
+	}
+	rw.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(rw.tw, "KEY\tCLASS\tP(MAX)\tMARGIN\tH/logK\tSAMPLER\tNFE\tERROR")
+	return rw
+}
+
+func (rw *recordWriter) write(r classify.Record) error {
+	rw.n++
+	if r.Error != "" {
+		rw.bad++
+	}
+	if rw.enc != nil {
+		return rw.enc.Encode(r)
+	}
+	if r.Error != "" {
+		_, err := fmt.Fprintf(rw.tw, "%s\t-\t-\t-\t-\t%s\t%d\t%s\n", r.Key, r.Sampler, r.NFE, r.Error)
+		return err
+	}
+	_, err := fmt.Fprintf(rw.tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%d\t\n", r.Key, r.Class, r.MaxProb, r.Margin, r.EntropyNorm, r.Sampler, r.NFE)
+	return err
+}
+
+func (rw *recordWriter) flush() error {
+	if rw.tw == nil {
+		return nil
+	}
+	fmt.Fprintf(rw.tw, "\n%d images, %d errors\n", rw.n, rw.bad)
+	return rw.tw.Flush()
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/ort"
+)
+
+// DefaultModel is the shipped DiDiRN, used when no model is configured.
+const DefaultModel = "models/didirn-mnist-7px-5pct.onnx"
+
+// Config is every setting the binary reads, from (lowest to highest) the
+// defaults, the config file (--config or ./didicm.yaml), DIDICM_* environment
+// variables (DIDICM_SAMPLER_STEPS for sampler.steps) and flags.
+type Config struct {
+	Model       string        `mapstructure:"model"`
+	ONNXRuntime RuntimeConfig `mapstructure:"onnxruntime"`
+	Sampler     SamplerConfig `mapstructure:"sampler"`
+	Limits      LimitsConfig  `mapstructure:"limits"`
+	Log         LogConfig     `mapstructure:"log"`
+}
+
+// RuntimeConfig mirrors ort.Config.
+type RuntimeConfig struct {
+	Library           string `mapstructure:"library"`
+	Provider          string `mapstructure:"provider"`
+	DeviceID          int    `mapstructure:"device_id"`
+	AllowCPUFallback  bool   `mapstructure:"allow_cpu_fallback"`
+	IntraOpThreads    int    `mapstructure:"intra_op_threads"`
+	InterOpThreads    int    `mapstructure:"inter_op_threads"`
+	GraphOptimization string `mapstructure:"graph_optimization"`
+}
+
+// SamplerConfig chooses the reverse process.
+type SamplerConfig struct {
+	Name         string `mapstructure:"name"` // auto, cp or cl
+	Steps        int    `mapstructure:"steps"`
+	Chains       int    `mapstructure:"chains"`
+	MicroBatch   int    `mapstructure:"micro_batch"`
+	Seed         uint64 `mapstructure:"seed"`
+	MemoryBudget string `mapstructure:"memory_budget"` // e.g. "2GiB"
+}
+
+// LimitsConfig bounds decoding.
+type LimitsConfig struct {
+	MaxBytes  string `mapstructure:"max_bytes"`
+	MaxPixels int64  `mapstructure:"max_pixels"`
+}
+
+// LogConfig sets up slog.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // text or json
+}
+
+var defaults = map[string]any{
+	"model":                          "",
+	"onnxruntime.library":            "",
+	"onnxruntime.provider":           "cpu",
+	"onnxruntime.device_id":          0,
+	"onnxruntime.allow_cpu_fallback": false,
+	"onnxruntime.intra_op_threads":   0,
+	"onnxruntime.inter_op_threads":   0,
+	"onnxruntime.graph_optimization": "all",
+	"sampler.name":                   "auto",
+	"sampler.steps":                  2,
+	"sampler.chains":                 16,
+	"sampler.micro_batch":            0,
+	"sampler.seed":                   0,
+	"sampler.memory_budget":          "2GiB",
+	"limits.max_bytes":               "64MiB",
+	"limits.max_pixels":              100_000_000,
+	"log.level":                      "info",
+	"log.format":                     "text",
+}
+
+// ConfigError names the setting that is wrong.
+type ConfigError struct{ Key, Problem string }
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("config %s: %s", e.Key, e.Problem) }
+
+// loadConfig reads the configuration; flags are bound by their config key
+// (a flag "sampler.steps" or one annotated with the key).
+func loadConfig(file string, flags *pflag.FlagSet) (*Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	v.SetEnvPrefix("DIDICM")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", file, err)
+		}
+	} else if _, err := os.Stat("didicm.yaml"); err == nil {
+		v.SetConfigFile("didicm.yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config didicm.yaml: %w", err)
+		}
+	}
+	var bindErr error
+	flags.VisitAll(func(f *pflag.Flag) {
+		if key, ok := f.Annotations["config"]; ok && f.Changed {
+			bindErr = errors.Join(bindErr, v.BindPFlag(key[0], f))
+		}
+	})
+	if bindErr != nil {
+		return nil, bindErr
+	}
+	var c Config
+	if err := v.UnmarshalExact(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, c.validate()
+}
+
+func (c *Config) validate() error {
+	oneOf := func(key, val string, allowed ...string) error {
+		for _, a := range allowed {
+			if val == a {
+				return nil
+			}
+		}
+		return &ConfigError{key, fmt.Sprintf("%q; want one of %s", val, strings.Join(allowed, ", "))}
+	}
+	return errors.Join(
+		oneOf("onnxruntime.provider", c.ONNXRuntime.Provider, "cpu", "cuda"),
+		oneOf("onnxruntime.graph_optimization", c.ONNXRuntime.GraphOptimization, "disable", "basic", "extended", "all"),
+		oneOf("sampler.name", c.Sampler.Name, "auto", "cp", "cl"),
+		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
+		oneOf("log.format", c.Log.Format, "text", "json"),
+		positive("sampler.steps", c.Sampler.Steps, 1, 1000),
+		positive("sampler.chains", c.Sampler.Chains, 1, 1<<16),
+		positive("sampler.micro_batch", c.Sampler.MicroBatch, 0, 1<<16),
+		sizeErr("sampler.memory_budget", c.Sampler.MemoryBudget),
+		sizeErr("limits.max_bytes", c.Limits.MaxBytes),
+	)
+}
+
+func positive(key string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return &ConfigError{key, fmt.Sprintf("%d; want %d to %d", v, lo, hi)}
+	}
+	return nil
+}
+
+func sizeErr(key, s string) error {
+	if _, err := humanize.ParseBytes(s); err != nil {
+		return &ConfigError{key, fmt.Sprintf("%q is not a size like 2GiB", s)}
+	}
+	return nil
+}
+
+func size(s string) int64 {
+	n, _ := humanize.ParseBytes(s) // validated
+	return int64(n)
+}
+
+func (c *Config) runtime() ort.Config {
+	r := c.ONNXRuntime
+	return ort.Config{LibraryPath: r.Library, Provider: r.Provider, DeviceID: r.DeviceID, AllowCPUFallback: r.AllowCPUFallback,
+		IntraOpThreads: r.IntraOpThreads, InterOpThreads: r.InterOpThreads, GraphOptimization: r.GraphOptimization}
+}
+
+func (c *Config) limits() imaging.Limits {
+	return imaging.Limits{MaxBytes: size(c.Limits.MaxBytes), MaxPixels: c.Limits.MaxPixels}
+}
+
+// modelPath is the configured model or the shipped default.
+func (c *Config) modelPath() string {
+	if c.Model != "" {
+		return c.Model
+	}
+	return DefaultModel
+}
+
+// configFlag declares a flag bound to a config key.
+func configFlag(fs *pflag.FlagSet, key, name string, def any, usage string) {
+	switch d := def.(type) {
+	case string:
+		fs.String(name, d, usage)
+	case int:
+		fs.Int(name, d, usage)
+	case uint64:
+		fs.Uint64(name, d, usage)
+	case bool:
+		fs.Bool(name, d, usage)
+	}
+	_ = fs.SetAnnotation(name, "config", []string{key})
+}

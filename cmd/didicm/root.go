@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// app carries what every subcommand shares.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	configFile     string
+	cfg            *Config
+	log            *slog.Logger
+}
+
+// usageError marks errors that exit with code 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// Run executes the command line and returns the exit code: 0 success, 1 a
+// failure while running, 2 a usage or configuration error.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "didicm",
+		Short:         "Classify image archives with calibrated uncertainty (DiDiCM)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default ./didicm.yaml if present)")
+	configFlag(root.PersistentFlags(), "log.level", "log-level", "info", "debug, info, warn or error")
+	configFlag(root.PersistentFlags(), "onnxruntime.library", "onnxruntime-lib", "", "path of libonnxruntime.so (default: search, see README)")
+	configFlag(root.PersistentFlags(), "onnxruntime.provider", "provider", "cpu", "execution provider: cpu or cuda")
+	configFlag(root.PersistentFlags(), "onnxruntime.allow_cpu_fallback", "allow-cpu-fallback", false, "run on the CPU when cuda cannot be set up")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(a.configFile, cmd.Flags())
+		if err != nil {
+			return usageError{err}
+		}
+		a.cfg, a.log = cfg, newLogger(stderr, cfg.Log)
+		return nil
+	}
+	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd())
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "didicm:", err)
+	var ue usageError
+	var ce *ConfigError
+	if errors.As(err, &ue) || errors.As(err, &ce) || isCobraUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newLogger(w io.Writer, c LogConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
