@@ -51,7 +51,8 @@ func Tensor(img image.Image, in Input) []float32 {
 
 // Planes returns the image as channels planes of values in [0, 1]: the
 // straight (not alpha-premultiplied) RGB, or for one channel the luma
-// 0.299R + 0.587G + 0.114B (ITU-R 601-2, as PIL's "L" mode).
+// 0.299R + 0.587G + 0.114B (ITU-R 601-2, as PIL's "L" mode; for JPEG this is
+// its Y channel).
 func Planes(img image.Image, channels int) [][]float64 {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -59,23 +60,47 @@ func Planes(img image.Image, channels int) [][]float64 {
 	for c := range planes {
 		planes[c] = make([]float64, w*h)
 	}
-	if g, ok := img.(*image.Gray); ok && channels == 1 {
+	set := func(i int, r, g, bl float64) {
+		if channels == 1 {
+			planes[0][i] = 0.299*r + 0.587*g + 0.114*bl
+			return
+		}
+		planes[0][i], planes[1][i], planes[2][i] = r, g, bl
+	}
+	switch m := img.(type) {
+	case *image.Gray:
 		for y := range h {
-			for x := range w {
-				planes[0][y*w+x] = float64(g.Pix[y*g.Stride+x]) / 255
+			row := m.Pix[y*m.Stride : y*m.Stride+w]
+			for x, v := range row {
+				f := float64(v) / 255
+				set(y*w+x, f, f, f)
 			}
 		}
-		return planes
-	}
-	for y := range h {
-		for x := range w {
-			c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
-			r, g, bl := float64(c.R)/65535, float64(c.G)/65535, float64(c.B)/65535
-			if channels == 1 {
-				planes[0][y*w+x] = 0.299*r + 0.587*g + 0.114*bl
-				continue
+	case *image.YCbCr:
+		for y := range h {
+			for x := range w {
+				yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
+				if channels == 1 {
+					planes[0][y*w+x] = float64(m.Y[yi]) / 255
+					continue
+				}
+				r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				set(y*w+x, float64(r)/255, float64(g)/255, float64(bl)/255)
 			}
-			planes[0][y*w+x], planes[1][y*w+x], planes[2][y*w+x] = r, g, bl
+		}
+	case *image.NRGBA:
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := range w {
+				set(y*w+x, float64(row[4*x])/255, float64(row[4*x+1])/255, float64(row[4*x+2])/255)
+			}
+		}
+	default:
+		for y := range h {
+			for x := range w {
+				c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+				set(y*w+x, float64(c.R)/65535, float64(c.G)/65535, float64(c.B)/65535)
+			}
 		}
 	}
 	return planes
