@@ -1,0 +1,204 @@
+// Package storage is the object storage the pipeline reads archives from and
+// writes results to: gocloud.dev/blob opened by URL (file://, mem://, s3://
+// including S3-compatible endpoints, gs://, azblob://), with paged listing,
+// include/exclude patterns, size limits, validated keys and writes that a
+// reader never sees half done (gocloud writers publish an object only when
+// Close succeeds; fileblob renames a finished temporary file into place).
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"unicode"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/azureblob" // azblob://
+	_ "gocloud.dev/blob/fileblob"  // file://
+	_ "gocloud.dev/blob/gcsblob"   // gs://
+	_ "gocloud.dev/blob/memblob"   // mem://
+	_ "gocloud.dev/blob/s3blob"    // s3://
+	"gocloud.dev/gcerrors"
+)
+
+// ErrNotFound is returned for a missing object.
+var ErrNotFound = errors.New("object not found")
+
+// ErrTooLarge is returned by Read for an object over its limit.
+var ErrTooLarge = errors.New("object too large")
+
+// ErrBadKey is returned for keys that are empty, absolute or escape their prefix.
+var ErrBadKey = errors.New("invalid object key")
+
+// Bucket is an open bucket.
+type Bucket struct {
+	URL string
+	b   *blob.Bucket
+}
+
+// Open opens a bucket URL, e.g. file:///data/archive?create_dir=true,
+// s3://bucket?region=us-east-1&endpoint=http://127.0.0.1:9000&use_path_style=true.
+func Open(ctx context.Context, url string) (*Bucket, error) {
+	b, err := blob.OpenBucket(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %q: %w", url, err)
+	}
+	return &Bucket{URL: url, b: b}, nil
+}
+
+// Close releases the bucket.
+func (b *Bucket) Close() error { return b.b.Close() }
+
+// Object is a listed object.
+type Object struct {
+	Key  string
+	Size int64
+}
+
+// Filter selects objects by their key relative to the listed prefix, with
+// doublestar patterns ("**/*.png"). Empty Include means everything.
+type Filter struct {
+	Include, Exclude []string
+}
+
+// Validate reports malformed patterns.
+func (f Filter) Validate() error {
+	for _, p := range append(append([]string{}, f.Include...), f.Exclude...) {
+		if !doublestar.ValidatePattern(p) {
+			return fmt.Errorf("pattern %q is not valid", p)
+		}
+	}
+	return nil
+}
+
+func (f Filter) match(rel string) bool {
+	ok := len(f.Include) == 0
+	for _, p := range f.Include {
+		if m, _ := doublestar.Match(p, rel); m {
+			ok = true
+			break
+		}
+	}
+	for _, p := range f.Exclude {
+		if m, _ := doublestar.Match(p, rel); m {
+			return false
+		}
+	}
+	return ok
+}
+
+// List returns the objects under prefix that pass f, sorted by key, reading
+// the listing a page at a time.
+func (b *Bucket) List(ctx context.Context, prefix string, f Filter) ([]Object, error) {
+	var out []Object
+	token := blob.FirstPageToken
+	for {
+		page, next, err := b.b.ListPage(ctx, token, 1000, &blob.ListOptions{Prefix: prefix})
+		if err != nil {
+			return nil, fmt.Errorf("list %s%s: %w", b.URL, prefix, err)
+		}
+		for _, o := range page {
+			if o.IsDir || !f.match(strings.TrimPrefix(strings.TrimPrefix(o.Key, prefix), "/")) {
+				continue
+			}
+			out = append(out, Object{Key: o.Key, Size: o.Size})
+		}
+		if len(next) == 0 {
+			return out, nil
+		}
+		token = next
+	}
+}
+
+// Read returns an object's bytes; over max bytes (max > 0) it returns ErrTooLarge.
+func (b *Bucket) Read(ctx context.Context, key string, max int64) ([]byte, error) {
+	r, err := b.b.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, wrapErr("read", key, err)
+	}
+	defer r.Close()
+	if max > 0 && r.Size() > max {
+		return nil, fmt.Errorf("read %q: %d bytes, limit %d: %w", key, r.Size(), max, ErrTooLarge)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, wrapErr("read", key, err)
+	}
+	return data, nil
+}
+
+// Write stores data at key; readers see the old object or the whole new one.
+func (b *Bucket) Write(ctx context.Context, key string, data []byte, contentType string) error {
+	if err := b.b.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: contentType}); err != nil {
+		return wrapErr("write", key, err)
+	}
+	return nil
+}
+
+// Exists reports whether key exists.
+func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
+	ok, err := b.b.Exists(ctx, key)
+	if err != nil {
+		return false, wrapErr("stat", key, err)
+	}
+	return ok, nil
+}
+
+// Delete removes key; a missing key is not an error.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	err := b.b.Delete(ctx, key)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return wrapErr("delete", key, err)
+	}
+	return nil
+}
+
+func wrapErr(verb, key string, err error) error {
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%s %q: %w", verb, key, ErrNotFound)
+	}
+	return fmt.Errorf("%s %q: %w", verb, key, err)
+}
+
+// Join appends rel to prefix as an object key and rejects keys that would
+// escape prefix or that object stores treat badly: empty, absolute, "." or
+// ".." segments, backslashes, control characters.
+func Join(prefix string, rel ...string) (string, error) {
+	parts := []string{}
+	if prefix != "" {
+		if err := CheckKey(prefix); err != nil {
+			return "", err
+		}
+		parts = append(parts, strings.TrimSuffix(prefix, "/"))
+	}
+	for _, r := range rel {
+		if err := CheckKey(r); err != nil {
+			return "", err
+		}
+		parts = append(parts, r)
+	}
+	return strings.Join(parts, "/"), nil
+}
+
+// CheckKey validates one key or key fragment.
+func CheckKey(k string) error {
+	k = strings.TrimSuffix(k, "/")
+	if k == "" || strings.HasPrefix(k, "/") || strings.Contains(k, `\`) || path.Clean(k) != k {
+		return fmt.Errorf("%w: %q", ErrBadKey, k)
+	}
+	for _, seg := range strings.Split(k, "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Errorf("%w: %q", ErrBadKey, k)
+		}
+	}
+	for _, c := range k {
+		if unicode.IsControl(c) {
+			return fmt.Errorf("%w: %q has a control character", ErrBadKey, k)
+		}
+	}
+	return nil
+}
