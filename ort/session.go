@@ -243,3 +243,9 @@ func (m *Model) Close() error {
 
 // Metadata returns the model's validated metadata.
 func (m *Model) Metadata() *model.Metadata { return m.Meta }
+
+// Identity returns the model file's SHA-256, the ONNX Runtime version and the
+// execution provider: what a result record names as its producer.
+func (m *Model) Identity() (sha256, ortVersion, provider string) {
+	return m.SHA256, m.LibraryVersion, m.Provider
+}

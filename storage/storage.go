@@ -13,6 +13,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -37,7 +38,10 @@ var ErrBadKey = errors.New("invalid object key")
 // Bucket is an open bucket.
 type Bucket struct {
 	URL string
-	b   *blob.Bucket
+	// FailWrite, when set, runs before each write and fails it with its
+	// error: fault injection for tests and failure drills. Nil in production.
+	FailWrite func(key string) error
+	b         *blob.Bucket
 }
 
 // Open opens a bucket URL, e.g. file:///data/archive?create_dir=true,
@@ -55,8 +59,9 @@ func (b *Bucket) Close() error { return b.b.Close() }
 
 // Object is a listed object.
 type Object struct {
-	Key  string
-	Size int64
+	Key     string
+	Size    int64
+	ModTime time.Time
 }
 
 // Filter selects objects by their key relative to the listed prefix, with
@@ -105,7 +110,7 @@ func (b *Bucket) List(ctx context.Context, prefix string, f Filter) ([]Object, e
 			if o.IsDir || !f.match(strings.TrimPrefix(strings.TrimPrefix(o.Key, prefix), "/")) {
 				continue
 			}
-			out = append(out, Object{Key: o.Key, Size: o.Size})
+			out = append(out, Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime})
 		}
 		if len(next) == 0 {
 			return out, nil
@@ -133,6 +138,11 @@ func (b *Bucket) Read(ctx context.Context, key string, max int64) ([]byte, error
 
 // Write stores data at key; readers see the old object or the whole new one.
 func (b *Bucket) Write(ctx context.Context, key string, data []byte, contentType string) error {
+	if b.FailWrite != nil {
+		if err := b.FailWrite(key); err != nil {
+			return fmt.Errorf("write %q: %w", key, err)
+		}
+	}
 	if err := b.b.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: contentType}); err != nil {
 		return wrapErr("write", key, err)
 	}

@@ -133,39 +133,11 @@ func listFiles(paths []string) ([]string, error) {
 
 // classifyFiles reads and decodes batch n+1 while batch n is being scored.
 func classifyFiles(ctx context.Context, eng *classify.Engine, files []string, batch int, emit func(classify.Record) error) error {
-	if batch <= 0 {
-		batch = 64
-	}
-	prepared := make(chan []classify.Prepared, 1)
-	go func() {
-		defer close(prepared)
-		for lo := 0; lo < len(files); lo += batch {
-			items := make([]classify.Item, 0, batch)
-			for _, f := range files[lo:min(lo+batch, len(files))] {
-				b, err := os.ReadFile(f)
-				items = append(items, classify.Item{Key: f, Data: b, Err: err})
-			}
-			select {
-			case prepared <- eng.Prepare(items):
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	for p := range prepared {
-		recs, err := eng.Score(ctx, p)
-		if err != nil {
-			for range prepared { // let the reader finish
-			}
-			return err
-		}
-		for _, r := range recs {
-			if err := emit(r); err != nil {
-				return err
-			}
-		}
-	}
-	return ctx.Err()
+	_, err := eng.Stream(ctx, len(files), batch, func(_ context.Context, i int) classify.Item {
+		b, err := os.ReadFile(files[i])
+		return classify.Item{Key: files[i], Data: b, Err: err}
+	}, emit)
+	return err
 }
 
 type recordWriter struct {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/hibiken/asynq"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
@@ -26,6 +28,42 @@ type Config struct {
 	Sampler     SamplerConfig `mapstructure:"sampler"`
 	Limits      LimitsConfig  `mapstructure:"limits"`
 	Log         LogConfig     `mapstructure:"log"`
+	Redis       RedisConfig   `mapstructure:"redis"`
+	Worker      WorkerConfig  `mapstructure:"worker"`
+	Job         JobConfig     `mapstructure:"job"`
+}
+
+// RedisConfig locates the queue.
+type RedisConfig struct {
+	// URL is redis://[:password@]host:port[/db]. Empty means the embedded
+	// in-process server (demo only).
+	URL string `mapstructure:"url"`
+}
+
+// WorkerConfig configures `didicm worker`.
+type WorkerConfig struct {
+	Concurrency     int      `mapstructure:"concurrency"`
+	Queues          []string `mapstructure:"queues"`
+	ShutdownTimeout string   `mapstructure:"shutdown_timeout"`
+	MetricsAddr     string   `mapstructure:"metrics_addr"`
+	Name            string   `mapstructure:"name"`
+}
+
+// JobConfig is the job that `didicm enqueue` sends (and `status`/`retry` name).
+type JobConfig struct {
+	ID              string   `mapstructure:"id"`
+	InputURL        string   `mapstructure:"input_url"`
+	InputPrefix     string   `mapstructure:"input_prefix"`
+	Include         []string `mapstructure:"include"`
+	Exclude         []string `mapstructure:"exclude"`
+	OutputURL       string   `mapstructure:"output_url"`
+	OutputPrefix    string   `mapstructure:"output_prefix"`
+	BatchSize       int      `mapstructure:"batch_size"`
+	Posterior       string   `mapstructure:"posterior"`
+	TopK            int      `mapstructure:"top_k"`
+	ReviewThreshold float64  `mapstructure:"review_threshold"`
+	MaxRetry        int      `mapstructure:"max_retry"`
+	Queue           string   `mapstructure:"queue"`
 }
 
 // RuntimeConfig mirrors ort.Config.
@@ -80,6 +118,25 @@ var defaults = map[string]any{
 	"limits.max_pixels":              100_000_000,
 	"log.level":                      "info",
 	"log.format":                     "text",
+	"redis.url":                      "",
+	"worker.concurrency":             1,
+	"worker.queues":                  []string{"default"},
+	"worker.shutdown_timeout":        "30s",
+	"worker.metrics_addr":            ":9090",
+	"worker.name":                    "",
+	"job.id":                         "",
+	"job.input_url":                  "",
+	"job.input_prefix":               "",
+	"job.include":                    []string{},
+	"job.exclude":                    []string{},
+	"job.output_url":                 "",
+	"job.output_prefix":              "",
+	"job.batch_size":                 256,
+	"job.posterior":                  "full",
+	"job.top_k":                      0,
+	"job.review_threshold":           0.5,
+	"job.max_retry":                  5,
+	"job.queue":                      "default",
 }
 
 // ConfigError names the setting that is wrong.
@@ -144,6 +201,9 @@ func (c *Config) validate() error {
 		positive("sampler.micro_batch", c.Sampler.MicroBatch, 0, 1<<16),
 		sizeErr("sampler.memory_budget", c.Sampler.MemoryBudget),
 		sizeErr("limits.max_bytes", c.Limits.MaxBytes),
+		positive("worker.concurrency", c.Worker.Concurrency, 1, 1024),
+		durationErr("worker.shutdown_timeout", c.Worker.ShutdownTimeout),
+		redisErr(c.Redis.URL),
 	)
 }
 
@@ -157,6 +217,23 @@ func positive(key string, v, lo, hi int) error {
 func sizeErr(key, s string) error {
 	if _, err := humanize.ParseBytes(s); err != nil {
 		return &ConfigError{key, fmt.Sprintf("%q is not a size like 2GiB", s)}
+	}
+	return nil
+}
+
+func durationErr(key, s string) error {
+	if d, err := time.ParseDuration(s); err != nil || d <= 0 {
+		return &ConfigError{key, fmt.Sprintf("%q is not a positive duration like 30s", s)}
+	}
+	return nil
+}
+
+func redisErr(url string) error {
+	if url == "" {
+		return nil
+	}
+	if _, err := asynq.ParseRedisURI(url); err != nil {
+		return &ConfigError{"redis.url", fmt.Sprintf("%q: %v (want redis://[:password@]host:port[/db])", url, err)}
 	}
 	return nil
 }
@@ -195,6 +272,10 @@ func configFlag(fs *pflag.FlagSet, key, name string, def any, usage string) {
 		fs.Uint64(name, d, usage)
 	case bool:
 		fs.Bool(name, d, usage)
+	case float64:
+		fs.Float64(name, d, usage)
+	case []string:
+		fs.StringSlice(name, d, usage)
 	}
 	_ = fs.SetAnnotation(name, "config", []string{key})
 }

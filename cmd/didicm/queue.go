@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/ort"
+	"github.com/didicm/didicm/pipeline"
+	"github.com/didicm/didicm/workers"
+)
+
+func addJobFlags(f *pflag.FlagSet) {
+	configFlag(f, "job.id", "job", "", "job id (a-z, 0-9, _ and -); re-using it resumes the job")
+	configFlag(f, "job.output_url", "output", "", "output bucket URL, e.g. file:///data/results or s3://bucket?region=…")
+	configFlag(f, "job.output_prefix", "output-prefix", "", "folder in the output bucket (results go to PREFIX/JOB/)")
+}
+
+func addRedisFlag(f *pflag.FlagSet) {
+	configFlag(f, "redis.url", "redis", "", "Redis URL, redis://[:password@]host:port[/db]")
+}
+
+func (c *Config) redis() (asynq.RedisConnOpt, error) {
+	if c.Redis.URL == "" {
+		return nil, &ConfigError{"redis.url", "missing (set --redis, DIDICM_REDIS_URL or redis.url)"}
+	}
+	return asynq.ParseRedisURI(c.Redis.URL)
+}
+
+func (c *Config) jobSpec() (jobs.Spec, error) {
+	j, sc := c.Job, c.Sampler
+	s := jobs.Spec{ID: j.ID, InputURL: j.InputURL, InputPrefix: j.InputPrefix, Include: j.Include, Exclude: j.Exclude,
+		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: c.modelPath(), Sampler: sc.Name, Steps: sc.Steps,
+		Chains: sc.Chains, Seed: sc.Seed, BatchSize: j.BatchSize, Posterior: j.Posterior, TopK: j.TopK,
+		ReviewThreshold: j.ReviewThreshold, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
+	if sum, err := fileSum(s.Model); err == nil {
+		s.ModelSHA256 = sum // workers with another model refuse the job's batches
+	}
+	s.Defaults()
+	return s, s.Validate()
+}
+
+func fileSum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (a *app) enqueueCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "enqueue",
+		Short: "List an archive, snapshot it into a manifest and queue its batches (re-run: resume)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, err := a.cfg.jobSpec()
+			if err != nil {
+				return usageError{err}
+			}
+			opt, err := a.cfg.redis()
+			if err != nil {
+				return usageError{err}
+			}
+			client := asynq.NewClient(opt)
+			defer client.Close()
+			if err := client.Ping(); err != nil {
+				return fmt.Errorf("redis %s: %w", a.cfg.Redis.URL, err)
+			}
+			rep, err := pipeline.Enqueue(cmd.Context(), spec, client)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "job %s: %d images in %d batches; queued %d, already done %d, already queued %d (resumed: %v)\n",
+				spec.ID, rep.Images, rep.Batches, rep.Queued, rep.Done, rep.InQueue, rep.Resumed)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	addJobFlags(f)
+	addRedisFlag(f)
+	addSamplerFlags(f)
+	configFlag(f, "job.input_url", "input", "", "input bucket URL, e.g. file:///data/archive")
+	configFlag(f, "job.input_prefix", "input-prefix", "", "folder of images in the input bucket")
+	configFlag(f, "job.include", "include", []string{}, `patterns of keys to take, relative to the prefix ("**/*.png")`)
+	configFlag(f, "job.exclude", "exclude", []string{}, "patterns of keys to skip")
+	configFlag(f, "job.batch_size", "batch-size", 256, "images per task")
+	configFlag(f, "job.posterior", "posterior", "full", "full or top-k")
+	configFlag(f, "job.top_k", "top-k", 0, "entries kept with --posterior top-k (default 5)")
+	configFlag(f, "job.review_threshold", "review-threshold", 0.5, "normalised entropy above which an image is listed for review")
+	configFlag(f, "job.max_retry", "max-retry", 5, "automatic retries of a failing batch")
+	return cmd
+}
+
+func (a *app) workerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run batches from the queue until SIGTERM (finishes or hands back in-flight batches)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opt, err := a.cfg.redis()
+			if err != nil {
+				return usageError{err}
+			}
+			return a.runWorker(cmd.Context(), opt)
+		},
+	}
+	f := cmd.Flags()
+	addRedisFlag(f)
+	configFlag(f, "model", "model", "", "model file (default "+DefaultModel+")")
+	configFlag(f, "sampler.memory_budget", "memory-budget", "2GiB", "memory the sampler and model calls may use (planner)")
+	configFlag(f, "worker.concurrency", "concurrency", 1, "batches in flight")
+	configFlag(f, "worker.metrics_addr", "metrics-addr", ":9090", "serve /metrics and /healthz here (empty: off)")
+	configFlag(f, "worker.shutdown_timeout", "shutdown-timeout", "30s", "wait this long for in-flight batches on SIGTERM")
+	return cmd
+}
+
+// runWorker loads the model once and serves batches until ctx is done.
+func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
+	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	act, err := m.ProbeActivation(ctx)
+	if err != nil {
+		a.log.Warn("activation probe failed; the planner uses its default", "err", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	name := a.cfg.Worker.Name
+	if name == "" {
+		name = workers.DefaultName()
+	}
+	proc := &workers.Processor{Model: m, MemoryBudget: size(a.cfg.Sampler.MemoryBudget), ActivationBytes: act,
+		Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
+	defer proc.Close()
+	queues := map[string]int{}
+	for _, q := range a.cfg.Worker.Queues {
+		queues[q] = 1
+	}
+	shutdown, _ := time.ParseDuration(a.cfg.Worker.ShutdownTimeout)
+	return workers.Serve(ctx, workers.ServerConfig{Redis: opt, Concurrency: a.cfg.Worker.Concurrency, Queues: queues,
+		ShutdownTimeout: shutdown, MetricsAddr: a.cfg.Worker.MetricsAddr}, proc, reg, a.log)
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	var wait bool
+	var every time.Duration
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show a job's progress (done, failed, pending images, images/s, ETA); --wait follows it",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			j := a.cfg.Job
+			if j.ID == "" || j.OutputURL == "" {
+				return usageError{errors.New("status needs --job and --output")}
+			}
+			p, err := pipeline.Status(cmd.Context(), j.OutputURL, j.OutputPrefix, j.ID)
+			if err != nil {
+				return err
+			}
+			if wait {
+				if p, err = a.follow(cmd.Context(), p, every); err != nil {
+					return err
+				}
+			}
+			printProgress(a.stdout, p)
+			return nil
+		},
+	}
+	addJobFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow with a progress bar until every batch is done or failed")
+	cmd.Flags().DurationVar(&every, "every", 2*time.Second, "poll interval with --wait")
+	return cmd
+}
+
+func (a *app) follow(ctx context.Context, p pipeline.Progress, every time.Duration) (pipeline.Progress, error) {
+	j := a.cfg.Job
+	bar := progressbar.NewOptions(p.Images, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowCount(),
+		progressbar.OptionSetDescription("job "+j.ID), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+		progressbar.OptionThrottle(200*time.Millisecond))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		_ = bar.Set(p.DoneImages + p.FailedImages)
+		if p.PendingImages == 0 && (p.Summarized || p.FailedBatches > 0) {
+			_ = bar.Finish()
+			fmt.Fprintln(a.stderr)
+			return p, nil
+		}
+		select {
+		case <-ctx.Done():
+			return p, ctx.Err()
+		case <-t.C:
+		}
+		next, err := pipeline.Status(ctx, j.OutputURL, j.OutputPrefix, j.ID)
+		if err != nil {
+			return p, err
+		}
+		p = next
+	}
+}
+
+func printProgress(w io.Writer, p pipeline.Progress) {
+	fmt.Fprintf(w, "job %s: %d images in %d batches\n", p.JobID, p.Images, p.Batches)
+	fmt.Fprintf(w, "  done    %d images (%d batches)\n  failed  %d images (%d batches)\n  pending %d images\n",
+		p.DoneImages, p.DoneBatches, p.FailedImages, p.FailedBatches, p.PendingImages)
+	if p.ImagesPerSec > 0 {
+		fmt.Fprintf(w, "  rate    %.1f images/s, ETA %s\n", p.ImagesPerSec, p.ETA.Round(time.Second))
+	}
+	for _, f := range p.Failures {
+		fmt.Fprintf(w, "  failure batch %d after %d attempts: %s\n", f.Batch, f.Attempts, f.Error)
+	}
+	if p.Summarized {
+		fmt.Fprintln(w, "  summary written (summary.json, review.jsonl)")
+	}
+}
+
+func (a *app) retryCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "retry",
+		Short: "Re-queue the batches in a job's failure list",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			j := a.cfg.Job
+			if j.ID == "" || j.OutputURL == "" {
+				return usageError{errors.New("retry needs --job and --output")}
+			}
+			opt, err := a.cfg.redis()
+			if err != nil {
+				return usageError{err}
+			}
+			client, insp := asynq.NewClient(opt), asynq.NewInspector(opt)
+			defer client.Close()
+			defer insp.Close()
+			if err := client.Ping(); err != nil {
+				return fmt.Errorf("redis %s: %w", a.cfg.Redis.URL, err)
+			}
+			batches, err := pipeline.Retry(cmd.Context(), j.OutputURL, j.OutputPrefix, j.ID, client, insp)
+			fmt.Fprintf(a.stdout, "job %s: re-queued %d failed batches %v\n", j.ID, len(batches), batches)
+			return err
+		},
+	}
+	addJobFlags(cmd.Flags())
+	addRedisFlag(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,199 @@
+// Package jobs defines what travels through the queue: the job spec (what to
+// classify, where to write, how), the batch task that references one batch of
+// a job's manifest, and the layout of a job's objects in the output bucket.
+//
+// Tasks carry small references, never image bytes: the producer snapshots the
+// listing into per-batch manifest objects, so retries and resumes read the
+// same keys whatever happened to the input prefix since.
+package jobs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/didicm/didicm/storage"
+)
+
+// TypeBatch is the task type of one batch: classify its images, write its results.
+//
+// Retry contract: a payload that does not parse or validate returns an error
+// wrapping asynq.SkipRetry (it would fail the same way again) and is recorded
+// in the job's failure list; storage and model faults return plain errors and
+// are retried with backoff; after the last retry the batch is recorded in the
+// failure list, from which `didicm retry` re-drives it.
+const TypeBatch = "classify:batch"
+
+// Spec is a classification job.
+type Spec struct {
+	// ID names the job: 1-64 of [a-z0-9_-]. It is the output folder and the
+	// task ID prefix, so enqueueing the same ID again resumes that job.
+	ID string `json:"id" mapstructure:"id"`
+	// InputURL is a bucket URL; InputPrefix the folder of images in it.
+	InputURL    string   `json:"input_url" mapstructure:"input_url"`
+	InputPrefix string   `json:"input_prefix" mapstructure:"input_prefix"`
+	Include     []string `json:"include,omitempty" mapstructure:"include"`
+	Exclude     []string `json:"exclude,omitempty" mapstructure:"exclude"`
+	// OutputURL and OutputPrefix: results go under OutputPrefix/ID/.
+	OutputURL    string `json:"output_url" mapstructure:"output_url"`
+	OutputPrefix string `json:"output_prefix" mapstructure:"output_prefix"`
+	// Model is informational (workers load their own); ModelSHA256, when
+	// set, must match the worker's model or the batch fails permanently.
+	Model       string `json:"model,omitempty" mapstructure:"model"`
+	ModelSHA256 string `json:"model_sha256,omitempty" mapstructure:"model_sha256"`
+	// Sampler is auto (the worker's planner), cp or cl.
+	Sampler string `json:"sampler" mapstructure:"sampler"`
+	Steps   int    `json:"steps" mapstructure:"steps"`
+	Chains  int    `json:"chains" mapstructure:"chains"`
+	Seed    uint64 `json:"seed" mapstructure:"seed"`
+	// BatchSize is images per task.
+	BatchSize int `json:"batch_size" mapstructure:"batch_size"`
+	// Posterior is "full" (K values per record) or "top-k" (TopK entries).
+	Posterior string `json:"posterior" mapstructure:"posterior"`
+	TopK      int    `json:"top_k,omitempty" mapstructure:"top_k"`
+	// ReviewThreshold: images whose normalised entropy is above it, or that
+	// failed, are listed in review.jsonl.
+	ReviewThreshold float64 `json:"review_threshold" mapstructure:"review_threshold"`
+	// MaxBytes is the largest image file read; larger ones become error records.
+	MaxBytes int64 `json:"max_bytes" mapstructure:"max_bytes"`
+	// Queue is the Asynq queue; MaxRetry the attempts after the first.
+	Queue    string `json:"queue" mapstructure:"queue"`
+	MaxRetry int    `json:"max_retry" mapstructure:"max_retry"`
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// Defaults fills zero fields.
+func (s *Spec) Defaults() {
+	if s.Sampler == "" {
+		s.Sampler = "auto"
+	}
+	if s.Steps == 0 {
+		s.Steps = 2
+	}
+	if s.Chains == 0 {
+		s.Chains = 16
+	}
+	if s.BatchSize == 0 {
+		s.BatchSize = 256
+	}
+	if s.Posterior == "" {
+		s.Posterior = "full"
+	}
+	if s.Posterior == "top-k" && s.TopK == 0 {
+		s.TopK = 5
+	}
+	if s.ReviewThreshold == 0 {
+		s.ReviewThreshold = 0.5
+	}
+	if s.MaxBytes == 0 {
+		s.MaxBytes = 64 << 20
+	}
+	if s.Queue == "" {
+		s.Queue = "default"
+	}
+	if s.MaxRetry == 0 {
+		s.MaxRetry = 5
+	}
+}
+
+// Validate names the first wrong field.
+func (s *Spec) Validate() error {
+	bad := func(field, why string) error { return fmt.Errorf("job spec %s: %s", field, why) }
+	switch {
+	case !idRE.MatchString(s.ID):
+		return bad("id", fmt.Sprintf("%q: want 1-64 of a-z, 0-9, _ and -", s.ID))
+	case s.InputURL == "":
+		return bad("input_url", "missing")
+	case s.OutputURL == "":
+		return bad("output_url", "missing")
+	case s.Sampler != "auto" && s.Sampler != "cp" && s.Sampler != "cl":
+		return bad("sampler", fmt.Sprintf("%q: want auto, cp or cl", s.Sampler))
+	case s.Steps < 1 || s.Steps > 1000:
+		return bad("steps", fmt.Sprintf("%d: want 1 to 1000", s.Steps))
+	case s.Chains < 1 || s.Chains > 1<<16:
+		return bad("chains", fmt.Sprintf("%d: want 1 to 65536", s.Chains))
+	case s.BatchSize < 1 || s.BatchSize > 100_000:
+		return bad("batch_size", fmt.Sprintf("%d: want 1 to 100000", s.BatchSize))
+	case s.Posterior != "full" && s.Posterior != "top-k":
+		return bad("posterior", fmt.Sprintf("%q: want full or top-k", s.Posterior))
+	case s.Posterior == "top-k" && s.TopK < 1:
+		return bad("top_k", "want at least 1 with posterior top-k")
+	case s.ReviewThreshold < 0 || s.ReviewThreshold > 1:
+		return bad("review_threshold", "want 0 to 1 (normalised entropy)")
+	case s.MaxRetry < 0 || s.MaxRetry > 100:
+		return bad("max_retry", "want 0 to 100")
+	}
+	if s.InputPrefix != "" {
+		if err := storage.CheckKey(s.InputPrefix); err != nil {
+			return bad("input_prefix", err.Error())
+		}
+	}
+	if s.OutputPrefix != "" {
+		if err := storage.CheckKey(s.OutputPrefix); err != nil {
+			return bad("output_prefix", err.Error())
+		}
+	}
+	if err := (storage.Filter{Include: s.Include, Exclude: s.Exclude}).Validate(); err != nil {
+		return bad("include/exclude", err.Error())
+	}
+	return nil
+}
+
+// Batch is the payload of a TypeBatch task: a reference to one batch.
+type Batch struct {
+	JobID string `json:"job"`
+	// Index is the batch number, 0-based.
+	Index int `json:"batch"`
+	// OutputURL and OutputPrefix locate the job's folder (spec, manifest).
+	OutputURL    string `json:"out"`
+	OutputPrefix string `json:"prefix,omitempty"`
+}
+
+// TaskID is deterministic per (job, batch): a batch is queued at most once.
+func TaskID(job string, batch int) string { return fmt.Sprintf("%s:%06d", job, batch) }
+
+// NewTask builds the task for b.
+func NewTask(b Batch) (*asynq.Task, error) {
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypeBatch, payload), nil
+}
+
+// ParseTask decodes and validates a task payload. Errors wrap asynq.SkipRetry.
+func ParseTask(t *asynq.Task) (Batch, error) {
+	var b Batch
+	if t.Type() != TypeBatch {
+		return b, fmt.Errorf("task type %q, want %q: %w", t.Type(), TypeBatch, asynq.SkipRetry)
+	}
+	if err := json.Unmarshal(t.Payload(), &b); err != nil {
+		return b, fmt.Errorf("batch payload: %v: %w", err, asynq.SkipRetry)
+	}
+	if err := b.validate(); err != nil {
+		return b, fmt.Errorf("%v: %w", err, asynq.SkipRetry)
+	}
+	return b, nil
+}
+
+func (b Batch) validate() error {
+	switch {
+	case !idRE.MatchString(b.JobID):
+		return fmt.Errorf("batch payload job %q: not a job id", b.JobID)
+	case b.Index < 0:
+		return fmt.Errorf("batch payload batch %d: negative", b.Index)
+	case b.OutputURL == "":
+		return errors.New("batch payload: no output url")
+	}
+	if b.OutputPrefix != "" {
+		return storage.CheckKey(b.OutputPrefix)
+	}
+	return nil
+}

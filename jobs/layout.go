@@ -1,0 +1,72 @@
+package jobs
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/didicm/didicm/storage"
+)
+
+// Layout names a job's objects in the output bucket, all under Root:
+//
+//	spec.json                 the job spec, as enqueued
+//	manifest.json             Manifest: batch count and sizes
+//	manifest/batch-NNNNNN.json the input keys of one batch
+//	results/batch-NNNNNN.jsonl one record per image of the batch
+//	failures/batch-NNNNNN.json why the batch failed (removed when it succeeds)
+//	plan.json                 the sampler decision of the worker that took the first batch
+//	summary.json, review.jsonl written when the last batch ends
+type Layout struct{ Root string }
+
+// NewLayout returns the layout of job id under prefix.
+func NewLayout(prefix, id string) (Layout, error) {
+	root, err := storage.Join(prefix, id)
+	if err != nil {
+		return Layout{}, err
+	}
+	return Layout{Root: root}, nil
+}
+
+func (l Layout) key(rel string) string { return l.Root + "/" + rel }
+
+func (l Layout) Spec() string               { return l.key("spec.json") }
+func (l Layout) Manifest() string           { return l.key("manifest.json") }
+func (l Layout) ManifestBatch(i int) string { return l.key(fmt.Sprintf("manifest/batch-%06d.json", i)) }
+func (l Layout) ResultsDir() string         { return l.key("results/") }
+func (l Layout) Results(i int) string       { return l.key(fmt.Sprintf("results/batch-%06d.jsonl", i)) }
+func (l Layout) FailuresDir() string        { return l.key("failures/") }
+func (l Layout) Failure(i int) string       { return l.key(fmt.Sprintf("failures/batch-%06d.json", i)) }
+func (l Layout) Plan() string               { return l.key("plan.json") }
+func (l Layout) Summary() string            { return l.key("summary.json") }
+func (l Layout) Review() string             { return l.key("review.jsonl") }
+
+var batchRE = regexp.MustCompile(`batch-(\d{6})\.jsonl?$`)
+
+// BatchIndex parses the batch number from a results or failures key.
+func BatchIndex(key string) (int, bool) {
+	m := batchRE.FindStringSubmatch(key)
+	if m == nil {
+		return 0, false
+	}
+	i, err := strconv.Atoi(m[1])
+	return i, err == nil
+}
+
+// Manifest is the snapshot of a job's listing.
+type Manifest struct {
+	JobID   string `json:"job"`
+	Images  int    `json:"images"`
+	Batches []int  `json:"batches"` // images per batch
+	Created string `json:"created"`
+}
+
+// Failure is one entry of a job's failure list.
+type Failure struct {
+	Batch    int    `json:"batch"`
+	Error    string `json:"error"`
+	Attempts int    `json:"attempts"`
+	Final    bool   `json:"final"` // no automatic retry is left
+	Time     string `json:"time"`
+	Worker   string `json:"worker"`
+}

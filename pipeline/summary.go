@@ -1,0 +1,138 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/didicm/didicm/classify"
+	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/storage"
+)
+
+// Record is one line of a results file: the classify record plus where and
+// how it was produced.
+type Record struct {
+	classify.Record
+	Job         string `json:"job"`
+	Batch       int    `json:"batch"`
+	ModelSHA256 string `json:"model_sha256"`
+	ORTVersion  string `json:"ort_version"`
+	Provider    string `json:"provider"`
+}
+
+// Summary is a job's summary.json.
+type Summary struct {
+	JobID           string         `json:"job"`
+	Images          int            `json:"images"`
+	Classified      int            `json:"classified"`
+	Errors          int            `json:"errors"`
+	ErrorReasons    map[string]int `json:"error_reasons"`
+	Classes         map[string]int `json:"classes"`
+	Review          int            `json:"review"`
+	ReviewThreshold float64        `json:"review_threshold"`
+	// EntropyNormHistogram counts classified images by normalised entropy in ten bins of 0.1.
+	EntropyNormHistogram [10]int            `json:"entropy_norm_histogram"`
+	MaxProbQuantiles     map[string]float64 `json:"max_prob_quantiles"`
+	MeanEntropyNorm      float64            `json:"mean_entropy_norm"`
+	Samplers             map[string]int     `json:"samplers"`
+	Models               map[string]int     `json:"models"`
+	Providers            map[string]int     `json:"providers"`
+	NFE                  int                `json:"nfe"`
+	Plan                 json.RawMessage    `json:"plan,omitempty"`
+	Started              string             `json:"started"`
+	Finished             string             `json:"finished"`
+	ImagesPerSec         float64            `json:"images_per_s"`
+}
+
+// Finish writes summary.json and review.jsonl if every batch of the job has
+// results; it reports whether it did. Writing twice (two workers finishing
+// the last batches together) gives the same content.
+func Finish(ctx context.Context, out *storage.Bucket, lay jobs.Layout, spec jobs.Spec) (bool, error) {
+	man, err := readManifest(ctx, out, lay)
+	if err != nil {
+		return false, err
+	}
+	results, err := out.List(ctx, lay.ResultsDir(), storage.Filter{})
+	if err != nil {
+		return false, err
+	}
+	if len(results) < len(man.Batches) {
+		return false, nil
+	}
+	s := Summary{JobID: spec.ID, Images: man.Images, ErrorReasons: map[string]int{}, Classes: map[string]int{},
+		Samplers: map[string]int{}, Models: map[string]int{}, Providers: map[string]int{},
+		ReviewThreshold: spec.ReviewThreshold, Started: man.Created}
+	var review bytes.Buffer
+	var maxProbs []float64
+	var entSum float64
+	var last time.Time
+	for _, o := range results {
+		if o.ModTime.After(last) {
+			last = o.ModTime
+		}
+		data, err := out.Read(ctx, o.Key, 0)
+		if err != nil {
+			return false, err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			var r Record
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return false, fmt.Errorf("parse %s: %w", o.Key, err)
+			}
+			s.add(r, &maxProbs, &entSum)
+			if r.Error != "" || r.EntropyNorm > spec.ReviewThreshold {
+				s.Review++
+				review.Write(sc.Bytes())
+				review.WriteByte('\n')
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return false, err
+		}
+	}
+	if s.Classified > 0 {
+		s.MeanEntropyNorm = entSum / float64(s.Classified)
+		sort.Float64s(maxProbs)
+		q := func(f float64) float64 { return maxProbs[int(f*float64(len(maxProbs)-1))] }
+		s.MaxProbQuantiles = map[string]float64{"p10": q(0.1), "p50": q(0.5), "p90": q(0.9)}
+	}
+	if plan, err := out.Read(ctx, lay.Plan(), 0); err == nil {
+		s.Plan = plan
+	}
+	s.Finished = last.UTC().Format(time.RFC3339)
+	if start, err := time.Parse(time.RFC3339, man.Created); err == nil && last.After(start) {
+		s.ImagesPerSec = float64(s.Images) / last.Sub(start).Seconds()
+	}
+	if err := out.Write(ctx, lay.Review(), review.Bytes(), "application/x-ndjson"); err != nil {
+		return false, err
+	}
+	return true, writeJSON(ctx, out, lay.Summary(), s)
+}
+
+func (s *Summary) add(r Record, maxProbs *[]float64, entSum *float64) {
+	s.NFE += r.NFE
+	s.Models[r.ModelSHA256]++
+	s.Providers[r.Provider]++
+	if r.Error != "" {
+		s.Errors++
+		s.ErrorReasons[r.ErrorReason]++
+		return
+	}
+	s.Classified++
+	s.Classes[r.Class]++
+	name := fmt.Sprintf("%s T=%d", r.Sampler, r.Steps)
+	if r.Chains > 0 {
+		name += fmt.Sprintf(" N=%d", r.Chains)
+	}
+	s.Samplers[name]++
+	s.EntropyNormHistogram[min(9, max(0, int(r.EntropyNorm*10)))]++
+	*maxProbs = append(*maxProbs, r.MaxProb)
+	*entSum += r.EntropyNorm
+}

@@ -1,0 +1,32 @@
+package workers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the worker's Prometheus series.
+type Metrics struct {
+	Images     *prometheus.CounterVec // result: ok or error
+	Batches    *prometheus.CounterVec // result: ok, retry, failed
+	NFE        prometheus.Counter
+	Stage      *prometheus.HistogramVec // stage: fetch, prepare, score, write
+	QueueDepth *prometheus.GaugeVec     // queue, state: pending, active, retry, archived
+}
+
+// NewMetrics registers the series on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Images: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "didicm_images_total",
+			Help: "Images processed, by result (ok, error)."}, []string{"result"}),
+		Batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "didicm_batches_total",
+			Help: "Batch attempts, by result (ok, retry, failed)."}, []string{"result"}),
+		NFE: prometheus.NewCounter(prometheus.CounterOpts{Name: "didicm_nfe_total",
+			Help: "Model calls per image, summed over images."}),
+		Stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "didicm_stage_seconds",
+			Help: "Time per batch spent in each stage.", Buckets: prometheus.ExponentialBuckets(0.001, 3, 12)}, []string{"stage"}),
+		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "didicm_queue_tasks",
+			Help: "Tasks in the queue, by state."}, []string{"queue", "state"}),
+	}
+	reg.MustRegister(m.Images, m.Batches, m.NFE, m.Stage, m.QueueDepth)
+	return m
+}

@@ -1,0 +1,315 @@
+package workers_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/didicm/didicm/classify"
+	"github.com/didicm/didicm/internal/redistest"
+	"github.com/didicm/didicm/internal/s3test"
+	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/ort"
+	"github.com/didicm/didicm/pipeline"
+	"github.com/didicm/didicm/storage"
+	"github.com/didicm/didicm/workers"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/hibiken/asynq/internal/rdb.(*RDB).ClearServerState"))
+}
+
+var (
+	modelOnce sync.Once
+	model     *ort.Model
+	modelErr  error
+)
+
+func loadModel(t *testing.T) *ort.Model {
+	modelOnce.Do(func() { model, modelErr = ort.Open("../testdata/score-k10.onnx", ort.Config{IntraOpThreads: 1}, nil) })
+	if modelErr != nil {
+		t.Fatal(modelErr)
+	}
+	return model
+}
+
+// writeArchive puts n PNGs and four broken files into the bucket under prefix.
+func writeArchive(t *testing.T, b *storage.Bucket, prefix string, n int) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	for i := range n {
+		img := image.NewGray(image.Rect(0, 0, 7+i%3, 7))
+		for p := range img.Pix {
+			img.Pix[p] = uint8((p*37 + i*11) % 256)
+		}
+		var buf bytes.Buffer
+		png.Encode(&buf, img)
+		files[fmt.Sprintf("%s/d%d/img-%03d.png", prefix, i%3, i)] = buf.Bytes()
+	}
+	good := files[prefix+"/d0/img-000.png"]
+	files[prefix+"/broken/empty.png"] = nil
+	files[prefix+"/broken/truncated.png"] = good[:len(good)/2]
+	files[prefix+"/broken/text.jpg"] = []byte("not an image")
+	files[prefix+"/broken/huge.png"] = hugeHeader()
+	for k, v := range files {
+		if err := b.Write(context.Background(), k, v, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
+// hugeHeader is a PNG signature and a valid IHDR claiming 100000×100000 pixels.
+func hugeHeader() []byte {
+	ihdr := []byte("IHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02\x00\x00\x00")
+	out := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0d"), ihdr...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(ihdr))
+}
+
+type harness struct {
+	t     *testing.T
+	redis asynq.RedisConnOpt
+	proc  *workers.Processor
+}
+
+func newHarness(t *testing.T) *harness {
+	addr := redistest.Start(t)
+	return &harness{t: t, redis: asynq.RedisClientOpt{Addr: addr}, proc: &workers.Processor{Model: loadModel(t),
+		Name: "test", Log: slog.New(slog.DiscardHandler), Metrics: workers.NewMetrics(prometheus.NewRegistry())}}
+}
+
+// start runs a worker until the test ends.
+func (h *harness) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- workers.Serve(ctx, workers.ServerConfig{Redis: h.redis, RetryBase: time.Millisecond, RetryMax: 5 * time.Millisecond},
+			h.proc, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	}()
+	h.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Error(err)
+		}
+		h.proc.Close()
+	})
+}
+
+func (h *harness) enqueue(spec jobs.Spec) pipeline.EnqueueReport {
+	c := asynq.NewClient(h.redis)
+	defer c.Close()
+	rep, err := pipeline.Enqueue(context.Background(), spec, c)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return rep
+}
+
+// wait polls the output bucket until the job is summarised or every
+// remaining batch is in the failure list.
+func wait(t *testing.T, spec jobs.Spec) pipeline.Progress {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		p, err := pipeline.Status(context.Background(), spec.OutputURL, spec.OutputPrefix, spec.ID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if err == nil && (p.Summarized || p.PendingImages == 0 && p.FailedBatches > 0) {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s not done: %+v", spec.ID, p)
+		}
+		time.Sleep(50 * time.Millisecond) // polling storage, which has no change signal
+	}
+}
+
+func readRecords(t *testing.T, b *storage.Bucket, lay jobs.Layout) []pipeline.Record {
+	t.Helper()
+	objs, err := b.List(context.Background(), lay.ResultsDir(), storage.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []pipeline.Record
+	for _, o := range objs {
+		data, err := b.Read(context.Background(), o.Key, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			var r pipeline.Record
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, r)
+		}
+	}
+	return recs
+}
+
+func TestEndToEndEveryImageGetsExactlyOneRecord(t *testing.T) {
+	urls := map[string]string{"file": "file://" + t.TempDir() + "?create_dir=true", "s3": s3test.Start(t, "night")}
+	for name, url := range urls {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			b, err := storage.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			files := writeArchive(t, b, "archive", 37)
+			spec := jobs.Spec{ID: "night-" + name, InputURL: url, InputPrefix: "archive", OutputURL: url, OutputPrefix: "out",
+				BatchSize: 8, Sampler: "cp"}
+			rep := h.enqueue(spec)
+			if rep.Images != 41 || rep.Batches != 6 || rep.Queued != 6 {
+				t.Fatalf("enqueue %+v", rep)
+			}
+			h.start()
+			p := wait(t, spec)
+			if p.DoneImages != 41 || p.FailedBatches != 0 {
+				t.Fatalf("progress %+v", p)
+			}
+			lay, _ := jobs.NewLayout("out", spec.ID)
+			recs := readRecords(t, b, lay)
+			seen := map[string]int{}
+			for _, r := range recs {
+				seen[r.Key]++
+			}
+			for k := range files {
+				if seen[k] != 1 {
+					t.Fatalf("%s has %d records", k, seen[k])
+				}
+			}
+			if len(recs) != len(files) {
+				t.Fatalf("%d records for %d files", len(recs), len(files))
+			}
+			compareWithClassify(t, recs, files)
+			var sum pipeline.Summary
+			data, _ := b.Read(context.Background(), lay.Summary(), 0)
+			json.Unmarshal(data, &sum)
+			if sum.Images != 41 || sum.Errors != 4 || sum.ErrorReasons["too_many_pixels"] != 1 || sum.Samplers["cp T=2"] != 37 {
+				t.Fatalf("summary %+v", sum)
+			}
+			// Enqueueing the finished job again queues nothing.
+			if rep := h.enqueue(spec); rep.Queued != 0 || rep.Done != 6 || !rep.Resumed {
+				t.Fatalf("re-enqueue %+v", rep)
+			}
+		})
+	}
+}
+
+// compareWithClassify runs the engine directly on the same bytes.
+func compareWithClassify(t *testing.T, recs []pipeline.Record, files map[string][]byte) {
+	eng, err := classify.New(loadModel(t), classify.Options{Sampler: "cp", Steps: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		want, err := eng.Classify(context.Background(), []classify.Item{{Key: r.Key, Data: files[r.Key]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want[0].ErrorReason != r.ErrorReason || len(want[0].Posterior) != len(r.Posterior) {
+			t.Fatalf("%s: pipeline %+v, classify %+v", r.Key, r.Record, want[0])
+		}
+		for i := range r.Posterior {
+			if math.Abs(r.Posterior[i]-want[0].Posterior[i]) > 1e-6 {
+				t.Fatalf("%s: posterior %v, classify %v", r.Key, r.Posterior, want[0].Posterior)
+			}
+		}
+	}
+}
+
+// faults fails writes of chosen result objects: n times, or always until cleared.
+type faults struct {
+	mu     sync.Mutex
+	counts map[string]int // remaining failures; -1 = always
+}
+
+func (f *faults) set(key string, n int) { f.mu.Lock(); f.counts[key] = n; f.mu.Unlock() }
+
+func (f *faults) check(key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch n := f.counts[key]; {
+	case n < 0:
+		return errors.New("injected permanent fault")
+	case n > 0:
+		f.counts[key] = n - 1
+		return errors.New("injected transient fault")
+	}
+	return nil
+}
+
+func TestTransientWriteFaultIsRetriedAndPermanentOneIsRedrivenByRetry(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	url := "file://" + dir + "?create_dir=true"
+	b, _ := storage.Open(context.Background(), url)
+	defer b.Close()
+	writeArchive(t, b, "in", 20)
+	f := &faults{counts: map[string]int{}}
+	h.proc.OpenBucket = func(ctx context.Context, u string) (*storage.Bucket, error) {
+		bk, err := storage.Open(ctx, u)
+		if err == nil {
+			bk.FailWrite = f.check
+		}
+		return bk, err
+	}
+	spec := jobs.Spec{ID: "faulty", InputURL: url, InputPrefix: "in", OutputURL: url, BatchSize: 6, MaxRetry: 2}
+	lay, _ := jobs.NewLayout("", spec.ID)
+	f.set(lay.Results(1), 2)  // fails twice, then works: within MaxRetry
+	f.set(lay.Results(2), -1) // fails every time
+	h.enqueue(spec)
+	h.start()
+	p := wait(t, spec)
+	if p.FailedBatches != 1 || len(p.Failures) != 1 || p.Failures[0].Batch != 2 || p.Failures[0].Attempts != 3 {
+		t.Fatalf("progress %+v", p)
+	}
+	if ok, _ := b.Exists(context.Background(), lay.Results(1)); !ok {
+		t.Fatal("the transiently failing batch has no results")
+	}
+	f.set(lay.Results(2), 0) // the fault is fixed
+	c, insp := asynq.NewClient(h.redis), asynq.NewInspector(h.redis)
+	defer c.Close()
+	defer insp.Close()
+	requeued, err := pipeline.Retry(context.Background(), url, "", spec.ID, c, insp)
+	if err != nil || len(requeued) != 1 || requeued[0] != 2 {
+		t.Fatalf("retry %v %v", requeued, err)
+	}
+	p = wait(t, spec)
+	if !p.Summarized || p.DoneImages != p.Images || p.FailedBatches != 0 {
+		t.Fatalf("after retry %+v", p)
+	}
+	if n := len(readRecords(t, b, lay)); n != 24 {
+		t.Fatalf("%d records for 24 files", n)
+	}
+}
+
+func TestBadPayloadIsNotRetried(t *testing.T) {
+	h := newHarness(t)
+	for _, payload := range []string{`{`, `{"job":"x","batch":-1,"out":"mem://"}`, `{"job":"../x","batch":1,"out":"mem://"}`} {
+		err := h.proc.ProcessTask(context.Background(), asynq.NewTask(jobs.TypeBatch, []byte(payload)))
+		if !errors.Is(err, asynq.SkipRetry) {
+			t.Fatalf("payload %s: %v", payload, err)
+		}
+	}
+}
