@@ -47,6 +47,12 @@ func Serve(ctx context.Context, cfg ServerConfig, proc *Processor, reg *promethe
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	ping := asynq.NewClient(cfg.Redis)
+	err := ping.Ping() // asynq's Server.Start does not check: fail at start-up, not later
+	ping.Close()
+	if err != nil {
+		return fmt.Errorf("redis unreachable: %w", err)
+	}
 	base, maxDelay := orDuration(cfg.RetryBase, 10*time.Second), orDuration(cfg.RetryMax, 10*time.Minute)
 	srv := asynq.NewServer(cfg.Redis, asynq.Config{
 		Concurrency:     cfg.Concurrency,
