@@ -21,8 +21,13 @@ setup: ## install what the tests need (apt packages, ONNX Runtime from npm)
 build: $(ORT_LIB) ## build bin/didicm
 	$(GO) build -o bin/didicm ./cmd/didicm
 
+.PHONY: demo
+demo: build ## zero-setup demo: MNIST archive -> in-process Redis -> worker -> summary
+	bin/didicm demo
+
 .PHONY: test
-test: test-py test-go fuzz ## all tests: Python, Go (with real ONNX Runtime and Redis), short fuzzing
+test: setup ## all tests: Python, Go (with real ONNX Runtime and Redis), short fuzzing
+	$(MAKE) test-py test-go fuzz
 
 .PHONY: test-py
 test-py: ## Python unit tests and the train/export smoke run

@@ -41,7 +41,7 @@ var (
 	modelErr  error
 )
 
-func loadModel(t *testing.T) *ort.Model {
+func loadModel(t testing.TB) *ort.Model {
 	modelOnce.Do(func() { model, modelErr = ort.Open("../testdata/score-k10.onnx", ort.Config{IntraOpThreads: 1}, nil) })
 	if modelErr != nil {
 		t.Fatal(modelErr)
@@ -50,7 +50,7 @@ func loadModel(t *testing.T) *ort.Model {
 }
 
 // writeArchive puts n PNGs and four broken files into the bucket under prefix.
-func writeArchive(t *testing.T, b *storage.Bucket, prefix string, n int) map[string][]byte {
+func writeArchive(t testing.TB, b *storage.Bucket, prefix string, n int) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
 	for i := range n {
@@ -83,12 +83,12 @@ func hugeHeader() []byte {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	redis asynq.RedisConnOpt
 	proc  *workers.Processor
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	addr := redistest.Start(t)
 	return &harness{t: t, redis: asynq.RedisClientOpt{Addr: addr}, proc: &workers.Processor{Model: loadModel(t),
 		Name: "test", Log: slog.New(slog.DiscardHandler), Metrics: workers.NewMetrics(prometheus.NewRegistry())}}
@@ -123,7 +123,7 @@ func (h *harness) enqueue(spec jobs.Spec) pipeline.EnqueueReport {
 
 // wait polls the output bucket until the job is summarised or every
 // remaining batch is in the failure list.
-func wait(t *testing.T, spec jobs.Spec) pipeline.Progress {
+func wait(t testing.TB, spec jobs.Spec) pipeline.Progress {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
