@@ -23,7 +23,7 @@ build: $(ORT_LIB) ## build bin/didicm
 
 .PHONY: demo
 demo: build ## zero-setup demo: MNIST archive -> in-process Redis -> worker -> summary
-	bin/didicm demo
+	bin/didicm demo --steps 8
 
 .PHONY: test
 test: setup ## all tests: Python, Go (with real ONNX Runtime and Redis), short fuzzing
