@@ -252,6 +252,9 @@ func (p *Processor) spec(ctx context.Context, out *storage.Bucket, lay jobs.Layo
 		}
 		return s, err
 	}
+	if err := s.Validate(); err != nil { // validated on both ends: the bucket may hold anything
+		return s, fmt.Errorf("%s: %v: %w", lay.Spec(), err, asynq.SkipRetry)
+	}
 	p.mu.Lock()
 	if p.specs == nil {
 		p.specs = map[string]jobs.Spec{}

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,13 +36,27 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// syncBuffer is a bytes.Buffer safe to read while the child writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
 // didicm starts the test binary as didicm with args.
-func didicm(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+func didicm(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DIDICM_TEST_AS_MAIN=1")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +66,7 @@ func didicm(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 			cmd.Wait()
 		}
 	})
-	return cmd, &out
+	return cmd, out
 }
 
 func pngArchive(t *testing.T, dir string, n int) {
@@ -165,5 +182,34 @@ func TestWorkerFailsFastOnBadSetup(t *testing.T) {
 				t.Fatalf("exit %v, output %q; want failure naming %q", err, out, tt.want)
 			}
 		})
+	}
+}
+
+func TestMonitorServesTheAsynqUI(t *testing.T) {
+	addr := redistest.Start(t)
+	cmd, out := didicm(t, "monitor", "--redis", "redis://"+addr, "--addr", "127.0.0.1:0")
+	deadline := time.Now().Add(30 * time.Second)
+	var url string
+	for url == "" {
+		if i := strings.Index(out.String(), "http://"); i >= 0 && strings.Contains(out.String()[i:], "/\n") {
+			url = strings.TrimSpace(out.String()[i:])
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("monitor did not start: %s", out)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the child's output
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(body)), "asynq") {
+		t.Fatalf("GET %s: %d %.200s", url, resp.StatusCode, body)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("monitor after SIGTERM: %v", err)
 	}
 }
