@@ -154,6 +154,7 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	if err := out.Delete(ctx, lay.Failure(b.Index)); err != nil {
 		p.Log.Warn("remove stale failure entry", "job", b.JobID, "batch", b.Index, "err", err)
 	}
+	p.Log.Debug("batch done", "job", b.JobID, "batch", b.Index, "images", len(keys), "worker", p.Name)
 	p.writePlanOnce(ctx, out, lay, decision)
 	wrote, err := pipeline.Finish(ctx, out, lay, spec)
 	if err != nil {

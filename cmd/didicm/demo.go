@@ -36,6 +36,7 @@ const DefaultBaseline = "models/ce-mnist-7px-5pct.onnx"
 func (a *app) demoCmd() *cobra.Command {
 	var dir, mnistDir, baseline string
 	var images int
+	var archiveOnly bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Write a demo archive of MNIST digits, run it through queue and workers, print a summary",
@@ -46,6 +47,9 @@ throughput, accuracy against the known labels for DiDiCM and for the CE
 baseline, the error count and where the results are. Without --redis it starts
 an in-process Redis (miniredis); with --redis it uses that server.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if archiveOnly {
+				return a.demoArchive(dir, mnistDir, images)
+			}
 			return a.demo(cmd.Context(), dir, mnistDir, baseline, images)
 		},
 	}
@@ -54,6 +58,7 @@ an in-process Redis (miniredis); with --redis it uses that server.`,
 	f.StringVar(&mnistDir, "mnist-dir", "", "folder with the MNIST idx files (default: $DIDICM_MNIST_DIR, else the GoMNIST module's data/)")
 	f.StringVar(&baseline, "baseline", DefaultBaseline, "CE baseline model to compare with")
 	f.IntVar(&images, "images", 2000, "MNIST test digits in the archive")
+	f.BoolVar(&archiveOnly, "archive-only", false, "only write DIR/archive and DIR/labels.json (for benchmarks)")
 	addRedisFlag(f)
 	addSamplerFlags(f)
 	return cmd
@@ -129,6 +134,29 @@ func (a *app) demo(ctx context.Context, dir, mnistDir, baseline string, n int) e
 		return err
 	}
 	return a.report(ctx, abs, spec.OutputURL, labels, baseline, rep, p, wall)
+}
+
+func (a *app) demoArchive(dir, mnistDir string, n int) error {
+	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
+	if err != nil {
+		return err
+	}
+	meta := m.Meta
+	m.Close()
+	if mnistDir == "" {
+		if mnistDir, err = findMNIST(); err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "archive")); err != nil {
+		return err
+	}
+	labels, err := writeArchive(filepath.Join(dir, "archive"), mnistDir, meta, n)
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(labels)
+	return os.WriteFile(filepath.Join(dir, "labels.json"), data, 0o644)
 }
 
 func (a *app) waitDone(ctx context.Context, outURL, id string, werr <-chan error) (pipeline.Progress, error) {

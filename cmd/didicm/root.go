@@ -48,7 +48,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.cfg, a.log = cfg, newLogger(stderr, cfg.Log)
 		return nil
 	}
-	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.monitorCmd(), a.demoCmd())
+	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.monitorCmd(), a.demoCmd(), a.healthCmd())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
