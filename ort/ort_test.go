@@ -54,7 +54,7 @@ func loadFixture(t *testing.T, path string) *parity.Fixture {
 	return fx
 }
 
-var scoreFixtures = []string{"../testdata/score-k10", "../testdata/score-k1000"}
+var scoreFixtures = []string{"../testdata/score-k10", "../testdata/score-k1000", "../models/didirn-mnist-7px-5pct"}
 
 func TestLogScoresMatchPyTorch(t *testing.T) {
 	for _, base := range scoreFixtures {
@@ -97,6 +97,26 @@ func TestCPOnONNXRuntimeMatchesTheReference(t *testing.T) {
 				if d > 1e-4 {
 					t.Errorf("%s T=%d image %d: posterior differs from PyTorch's by %g", base, run.Steps, b, d)
 				}
+			}
+		}
+	}
+}
+
+func TestShippedBaselineLogitsMatchPyTorch(t *testing.T) {
+	base := "../models/ce-mnist-7px-5pct"
+	m, fx := open(t, base+".onnx"), loadFixture(t, base+".parity.json")
+	if m.Meta.Kind != model.Classifier || len(fx.Logits) == 0 {
+		t.Fatalf("kind %s, %d fixture rows", m.Meta.Kind, len(fx.Logits))
+	}
+	k := m.NumClasses()
+	out := make([]float32, len(fx.Images)*k)
+	if err := m.Logits(context.Background(), fx.Images, out); err != nil {
+		t.Fatal(err)
+	}
+	for b := range fx.Images {
+		for i := range k {
+			if d := math.Abs(float64(out[b*k+i] - fx.Logits[b][i])); d > 1e-4 {
+				t.Fatalf("image %d class %d: logit differs from PyTorch by %g", b, i, d)
 			}
 		}
 	}

@@ -43,7 +43,8 @@ func (r *replay) LogScores(_ context.Context, images [][]float32, labels []int64
 }
 
 func TestCPMatchesThePythonReference(t *testing.T) {
-	for _, path := range []string{"../testdata/score-k10.parity.json", "../testdata/score-k1000.parity.json"} {
+	for _, path := range []string{"../testdata/score-k10.parity.json", "../testdata/score-k1000.parity.json",
+		"../models/didirn-mnist-7px-5pct.parity.json"} {
 		fx, err := parity.Load(path)
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -311,5 +312,22 @@ func TestBadPayloadIsNotRetried(t *testing.T) {
 		if !errors.Is(err, asynq.SkipRetry) {
 			t.Fatalf("payload %s: %v", payload, err)
 		}
+	}
+}
+
+func TestWorkerRefusesAJobEnqueuedForAnotherModel(t *testing.T) {
+	h := newHarness(t)
+	url := "file://" + t.TempDir()
+	b, _ := storage.Open(context.Background(), url)
+	defer b.Close()
+	writeArchive(t, b, "in", 5)
+	spec := jobs.Spec{ID: "other-model", InputURL: url, InputPrefix: "in", OutputURL: url, BatchSize: 100,
+		ModelSHA256: strings.Repeat("ab", 32)}
+	h.enqueue(spec)
+	h.start()
+	p := wait(t, spec)
+	if p.FailedBatches != 1 || p.DoneBatches != 0 || !strings.Contains(p.Failures[0].Error, "job wants model abab") ||
+		p.Failures[0].Attempts != 1 {
+		t.Fatalf("progress %+v", p)
 	}
 }
