@@ -4,8 +4,12 @@
 package model
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 )
 
@@ -162,4 +166,19 @@ func (p *parser) json(key string, v any) {
 	if err := json.Unmarshal([]byte(s), v); err != nil && p.err == nil {
 		p.err = &Error{Key: key, Value: s, Problem: "not valid JSON of the expected shape"}
 	}
+}
+
+// FileSHA256 is the hex SHA-256 of a model file: how results and job specs
+// name the model that produced them.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %q: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -1,12 +1,9 @@
 package ort
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
+
+	"github.com/didicm/didicm/internal/procstat"
 )
 
 // ProbeActivation measures the model's working memory per model-call row:
@@ -15,8 +12,8 @@ import (
 // /proc/self/clear_refs); elsewhere it returns an error and callers use a default.
 func (m *Model) ProbeActivation(ctx context.Context) (int64, error) {
 	peak := func(rows int) (int64, error) {
-		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-			return 0, fmt.Errorf("reset peak memory: %w", err)
+		if err := procstat.ResetPeak(); err != nil {
+			return 0, err
 		}
 		images := make([][]float32, rows)
 		for i := range images {
@@ -33,7 +30,7 @@ func (m *Model) ProbeActivation(ctx context.Context) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		return peakRSS()
+		return procstat.PeakRSS()
 	}
 	if _, err := peak(1); err != nil { // warm-up: lazy initialisation is not activation memory
 		return 0, err
@@ -47,20 +44,4 @@ func (m *Model) ProbeActivation(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return max(0, hi-lo) / 32, nil
-}
-
-func peakRSS() (int64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
 }

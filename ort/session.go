@@ -2,13 +2,9 @@ package ort
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"sync"
 
@@ -61,7 +57,7 @@ func Open(path string, cfg Config, log *slog.Logger) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(path)
+	sum, err := model.FileSHA256(path)
 	if err != nil {
 		return nil, fmt.Errorf("open model: %w", err)
 	}
@@ -88,19 +84,6 @@ func Open(path string, cfg Config, log *slog.Logger) (*Model, error) {
 	log.Info("model loaded", "path", path, "kind", meta.Kind, "classes", meta.NumClasses(), "provider", provider,
 		"input", fmt.Sprintf("%dx%dx%d", meta.Channels, meta.Height, meta.Width))
 	return &Model{Meta: meta, Path: path, SHA256: sum, Provider: provider, LibraryVersion: ver, session: sess}, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %q: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func sessionOptions(cfg Config, log *slog.Logger) (*ortgo.SessionOptions, string, error) {

@@ -1,15 +1,12 @@
 package workers_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/didicm/didicm/internal/procstat"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/plan"
 	"github.com/didicm/didicm/storage"
@@ -31,7 +28,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.ReportMetric(e2e, "images/s")
 			b.ReportMetric(bound, "nfe-bound-images/s")
 			b.ReportMetric(e2e/bound, "ratio")
-			b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
+			rss, _ := procstat.PeakRSS()
+			b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
 		})
 	}
 }
@@ -80,20 +78,4 @@ func forwardRowsPerSec(b *testing.B, h *harness, micro int) float64 {
 		calls++
 	}
 	return float64(calls*micro) / time.Since(start).Seconds()
-}
-
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -64,17 +64,23 @@ an in-process Redis (miniredis); with --redis it uses that server.`,
 	return cmd
 }
 
-func (a *app) demo(ctx context.Context, dir, mnistDir, baseline string, n int) error {
+// demoInputs returns the configured model's metadata and the MNIST folder.
+func (a *app) demoInputs(mnistDir string) (*model.Metadata, string, error) {
 	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	meta := m.Meta
-	m.Close()
+	defer m.Close()
 	if mnistDir == "" {
-		if mnistDir, err = findMNIST(); err != nil {
-			return err
-		}
+		mnistDir, err = findMNIST()
+	}
+	return m.Meta, mnistDir, err
+}
+
+func (a *app) demo(ctx context.Context, dir, mnistDir, baseline string, n int) error {
+	meta, mnistDir, err := a.demoInputs(mnistDir)
+	if err != nil {
+		return err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -137,16 +143,9 @@ func (a *app) demo(ctx context.Context, dir, mnistDir, baseline string, n int) e
 }
 
 func (a *app) demoArchive(dir, mnistDir string, n int) error {
-	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
+	meta, mnistDir, err := a.demoInputs(mnistDir)
 	if err != nil {
 		return err
-	}
-	meta := m.Meta
-	m.Close()
-	if mnistDir == "" {
-		if mnistDir, err = findMNIST(); err != nil {
-			return err
-		}
 	}
 	if err := os.RemoveAll(filepath.Join(dir, "archive")); err != nil {
 		return err

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -18,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/model"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/workers"
@@ -46,24 +44,11 @@ func (c *Config) jobSpec() (jobs.Spec, error) {
 		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: c.modelPath(), Sampler: sc.Name, Steps: sc.Steps,
 		Chains: sc.Chains, Seed: sc.Seed, BatchSize: j.BatchSize, Posterior: j.Posterior, TopK: j.TopK,
 		ReviewThreshold: j.ReviewThreshold, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
-	if sum, err := fileSum(s.Model); err == nil {
+	if sum, err := model.FileSHA256(s.Model); err == nil {
 		s.ModelSHA256 = sum // workers with another model refuse the job's batches
 	}
 	s.Defaults()
 	return s, s.Validate()
-}
-
-func fileSum(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (a *app) enqueueCmd() *cobra.Command {
