@@ -3,9 +3,11 @@ package classify
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/png"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/didicm/didicm/model"
@@ -110,5 +112,32 @@ func TestClassifierUsesSoftmaxAndTopK(t *testing.T) {
 func TestUnknownSamplerIsRejected(t *testing.T) {
 	if _, err := New(fake{model.Score}, Options{Sampler: "dense"}); err == nil {
 		t.Fatal("accepted sampler dense")
+	}
+}
+
+func TestStreamOverlapsAndStopsOnCancel(t *testing.T) {
+	e, err := New(fake{model.Score}, Options{Sampler: "cp", Steps: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := pngOf(t, 200)
+	var keys []string
+	_, err = e.Stream(context.Background(), 10, 3, func(_ context.Context, i int) Item {
+		return Item{Key: string(rune('a' + i)), Data: img}
+	}, func(r Record) error { keys = append(keys, r.Key); return nil })
+	if err != nil || strings.Join(keys, "") != "abcdefghij" {
+		t.Fatalf("keys %v err %v", keys, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	_, err = e.Stream(ctx, 100, 2, func(_ context.Context, i int) Item { return Item{Key: "k", Data: img} },
+		func(Record) error {
+			if n++; n == 3 {
+				cancel()
+			}
+			return nil
+		})
+	if !errors.Is(err, context.Canceled) || n > 4 {
+		t.Fatalf("after cancel: %d records, err %v", n, err)
 	}
 }
