@@ -1,0 +1,85 @@
+package jobs
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hibiken/asynq"
+)
+
+func TestSpecValidationNamesTheField(t *testing.T) {
+	base := func() Spec {
+		s := Spec{ID: "night-1", InputURL: "file:///in", OutputURL: "file:///out"}
+		s.Defaults()
+		return s
+	}
+	if s := base(); s.Validate() != nil || s.BatchSize != 256 || s.Sampler != "auto" || s.MaxRetry != 5 {
+		t.Fatalf("defaults %+v: %v", s, s.Validate())
+	}
+	tests := []struct {
+		name  string
+		edit  func(*Spec)
+		field string
+	}{
+		{"upper-case id", func(s *Spec) { s.ID = "Night" }, "id"},
+		{"id with a slash", func(s *Spec) { s.ID = "a/b" }, "id"},
+		{"no input", func(s *Spec) { s.InputURL = "" }, "input_url"},
+		{"unknown sampler", func(s *Spec) { s.Sampler = "dense" }, "sampler"},
+		{"zero batch", func(s *Spec) { s.BatchSize = -1 }, "batch_size"},
+		{"bad posterior", func(s *Spec) { s.Posterior = "some" }, "posterior"},
+		{"threshold above 1", func(s *Spec) { s.ReviewThreshold = 2 }, "review_threshold"},
+		{"escaping output prefix", func(s *Spec) { s.OutputPrefix = "../elsewhere" }, "output_prefix"},
+		{"bad pattern", func(s *Spec) { s.Include = []string{"[a-"} }, "include/exclude"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base()
+			tt.edit(&s)
+			if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "job spec "+tt.field) {
+				t.Fatalf("err %v; want one naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestTaskRoundTripAndBadPayloads(t *testing.T) {
+	b := Batch{JobID: "j1", Index: 42, OutputURL: "s3://x", OutputPrefix: "p"}
+	task, err := NewTask(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ParseTask(task); err != nil || got != b {
+		t.Fatalf("round trip %+v %v", got, err)
+	}
+	if TaskID("j1", 42) != "j1:000042" {
+		t.Fatal(TaskID("j1", 42))
+	}
+	for _, tk := range []*asynq.Task{asynq.NewTask("other:type", nil), asynq.NewTask(TypeBatch, []byte("{")),
+		asynq.NewTask(TypeBatch, []byte(`{"job":"j","batch":1,"out":"s3://x","prefix":"../up"}`))} {
+		if _, err := ParseTask(tk); !errors.Is(err, asynq.SkipRetry) {
+			t.Fatalf("%s %s: %v", tk.Type(), tk.Payload(), err)
+		}
+	}
+}
+
+func TestLayoutKeysAndBatchIndex(t *testing.T) {
+	l, err := NewLayout("out", "j1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Results(7) != "out/j1/results/batch-000007.jsonl" || l.Failure(7) != "out/j1/failures/batch-000007.json" {
+		t.Fatal(l.Results(7), l.Failure(7))
+	}
+	for key, want := range map[string]int{l.Results(7): 7, l.Failure(123456): 123456, l.ManifestBatch(3): 3} {
+		if got, ok := BatchIndex(key); !ok || got != want {
+			t.Errorf("BatchIndex(%q) = %d, %v", key, got, ok)
+		}
+	}
+	if _, ok := BatchIndex("out/j1/summary.json"); ok {
+		t.Error("summary.json parsed as a batch")
+	}
+	if _, err := NewLayout("out", "../j"); err == nil {
+		t.Error("escaping job id accepted")
+	}
+}
