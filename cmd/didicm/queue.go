@@ -178,11 +178,13 @@ func (a *app) statusCmd() *cobra.Command {
 func (a *app) follow(ctx context.Context, p pipeline.Progress, every time.Duration) (pipeline.Progress, error) {
 	j := a.cfg.Job
 	bar := progressbar.NewOptions(p.Images, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowCount(),
-		progressbar.OptionSetDescription("job "+j.ID), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-		progressbar.OptionThrottle(200*time.Millisecond))
+		progressbar.OptionSetDescription("job "+j.ID), progressbar.OptionThrottle(200*time.Millisecond))
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		if p.ImagesPerSec > 0 {
+			bar.Describe(fmt.Sprintf("job %s  %.0f img/s  ETA %s  failed %d", j.ID, p.ImagesPerSec, p.ETA.Round(time.Second), p.FailedImages))
+		}
 		_ = bar.Set(p.DoneImages + p.FailedImages)
 		if p.PendingImages == 0 && (p.Summarized || p.FailedBatches > 0) {
 			_ = bar.Finish()
