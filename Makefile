@@ -46,8 +46,8 @@ fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME
 	  done; done
 
 .PHONY: bench
-bench: $(ORT_LIB) ## Go benchmarks (results: docs/benchmarks.md)
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: $(ORT_LIB) ## every benchmark, incl. end to end and scaling (~10 min; raw output in build/bench/, figures in docs/benchmarks.md)
+	scripts/bench-all.sh
 
 .PHONY: lint
 lint: ## gofmt and go vet
