@@ -63,7 +63,7 @@ func endToEnd(b *testing.B, m *ort.Model, steps, run int) (e2e, bound float64) {
 	b.StopTimer()
 	meta := h.proc.Model.Metadata()
 	d, err := plan.Decide(plan.Request{NumClasses: meta.NumClasses(), Images: batch, Steps: steps, Force: "cp",
-		InputBytes: int64(4 * meta.InputSize())})
+		InputBytes: int64(4 * meta.InputSize()), MaxMicroBatch: 64}) // the worker's default cap
 	if err != nil {
 		b.Fatal(err)
 	}

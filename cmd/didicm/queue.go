@@ -110,6 +110,7 @@ func (a *app) workerCmd() *cobra.Command {
 	addRedisFlag(f)
 	configFlag(f, "model", "model", "", "model file (default "+DefaultModel+")")
 	configFlag(f, "sampler.memory_budget", "memory-budget", "2GiB", "memory the sampler and model calls may use (planner)")
+	configFlag(f, "sampler.micro_batch", "micro-batch", 0, "most images per model call (0: 64; raise it on GPUs)")
 	configFlag(f, "worker.concurrency", "concurrency", 1, "batches in flight")
 	configFlag(f, "worker.metrics_addr", "metrics-addr", ":9090", "serve /metrics and /healthz here (empty: off)")
 	configFlag(f, "worker.shutdown_timeout", "shutdown-timeout", "30s", "wait this long for in-flight batches on SIGTERM")
@@ -134,7 +135,7 @@ func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		name = workers.DefaultName()
 	}
 	proc := &workers.Processor{Model: m, MemoryBudget: size(a.cfg.Sampler.MemoryBudget), ActivationBytes: act,
-		Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
+		MaxMicroBatch: a.cfg.Sampler.MicroBatch, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
 	defer proc.Close()
 	queues := map[string]int{}
 	for _, q := range a.cfg.Worker.Queues {
