@@ -1,6 +1,5 @@
 """Evaluation: accuracy, NLL, calibration and entropy of posteriors, with NFE
 and throughput, for the CE baseline and the CP/CL samplers."""
-import math
 import time
 
 import torch
@@ -72,8 +71,3 @@ def table(rows):
                  f"{100 * r['top1']:.2f} | {100 * r['top2']:.2f} | {r['nll']:.4f} | {r['ece']:.4f} | "
                  f"{r['entropy_right']:.3f} | {r['entropy_wrong']:.3f} | {r['images_per_s']:.0f} |\n")
     return head
-
-
-def entropy_norm(post):
-    k = post.shape[1]
-    return -(post * torch.log(post.clamp_min(1e-300))).sum(dim=1) / math.log(k)

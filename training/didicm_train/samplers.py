@@ -6,7 +6,7 @@ every model call they make. A scorer is any callable
 """
 import torch
 
-from .diffusion import EPS, dsigma, rate_matrix, sigma
+from .diffusion import EPS, dsigma, rate_matrix, sigma  # noqa: F401 (EPS re-exported)
 
 SAMPLE_EPS = 1e-5
 
