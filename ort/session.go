@@ -29,6 +29,10 @@ type Config struct {
 	IntraOpThreads, InterOpThreads int
 	// GraphOptimization is "disable", "basic", "extended" or "all". Empty means "all".
 	GraphOptimization string
+	// Spin lets ONNX Runtime's idle pool threads busy-wait for the next call
+	// ("on"), or sleep ("off"), so that decoding between calls gets the CPU.
+	// Empty means ONNX Runtime's default (on).
+	Spin string
 }
 
 // Model is a loaded DiDiRN score model or baseline classifier. Its methods
@@ -104,6 +108,17 @@ func sessionOptions(cfg Config, log *slog.Logger) (*ortgo.SessionOptions, string
 	}
 	if err := opts.SetGraphOptimizationLevel(level); err != nil {
 		return fail(err)
+	}
+	switch cfg.Spin {
+	case "", "on":
+	case "off":
+		for _, k := range []string{"session.intra_op.allow_spinning", "session.inter_op.allow_spinning"} {
+			if err := opts.AddSessionConfigEntry(k, "0"); err != nil {
+				return fail(err)
+			}
+		}
+	default:
+		return fail(fmt.Errorf("spin %q: want on or off", cfg.Spin))
 	}
 	if cfg.IntraOpThreads > 0 {
 		if err := opts.SetIntraOpNumThreads(cfg.IntraOpThreads); err != nil {

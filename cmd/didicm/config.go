@@ -75,6 +75,7 @@ type RuntimeConfig struct {
 	IntraOpThreads    int    `mapstructure:"intra_op_threads"`
 	InterOpThreads    int    `mapstructure:"inter_op_threads"`
 	GraphOptimization string `mapstructure:"graph_optimization"`
+	Spin              string `mapstructure:"spin"`
 }
 
 // SamplerConfig chooses the reverse process.
@@ -108,6 +109,7 @@ var defaults = map[string]any{
 	"onnxruntime.intra_op_threads":   0,
 	"onnxruntime.inter_op_threads":   0,
 	"onnxruntime.graph_optimization": "all",
+	"onnxruntime.spin":               "on",
 	"sampler.name":                   "auto",
 	"sampler.steps":                  2,
 	"sampler.chains":                 16,
@@ -193,6 +195,7 @@ func (c *Config) validate() error {
 	return errors.Join(
 		oneOf("onnxruntime.provider", c.ONNXRuntime.Provider, "cpu", "cuda"),
 		oneOf("onnxruntime.graph_optimization", c.ONNXRuntime.GraphOptimization, "disable", "basic", "extended", "all"),
+		oneOf("onnxruntime.spin", c.ONNXRuntime.Spin, "on", "off"),
 		oneOf("sampler.name", c.Sampler.Name, "auto", "cp", "cl"),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "text", "json"),
@@ -246,7 +249,7 @@ func size(s string) int64 {
 func (c *Config) runtime() ort.Config {
 	r := c.ONNXRuntime
 	return ort.Config{LibraryPath: r.Library, Provider: r.Provider, DeviceID: r.DeviceID, AllowCPUFallback: r.AllowCPUFallback,
-		IntraOpThreads: r.IntraOpThreads, InterOpThreads: r.InterOpThreads, GraphOptimization: r.GraphOptimization}
+		IntraOpThreads: r.IntraOpThreads, InterOpThreads: r.InterOpThreads, GraphOptimization: r.GraphOptimization, Spin: r.Spin}
 }
 
 func (c *Config) limits() imaging.Limits {
