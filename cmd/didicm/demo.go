@@ -323,7 +323,7 @@ func accuracyFromResults(dir string, labels map[string]int) (right, scored int, 
 		if err != nil {
 			return 0, 0, err
 		}
-		dec := json.NewDecoder(bytesReader(data))
+		dec := json.NewDecoder(bytes.NewReader(data))
 		for dec.More() {
 			var r pipeline.Record
 			if err := dec.Decode(&r); err != nil {
@@ -369,5 +369,3 @@ func (a *app) baselineAccuracy(ctx context.Context, root, path string, labels ma
 	})
 	return right, len(keys), err
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
