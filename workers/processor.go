@@ -86,6 +86,7 @@ func (p *Processor) ProcessTask(ctx context.Context, t *asynq.Task) error {
 }
 
 func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
+	p.Log.Debug("batch start", "job", b.JobID, "batch", b.Index, "worker", p.Name)
 	out, err := p.bucket(ctx, b.OutputURL)
 	if err != nil {
 		return err

@@ -98,26 +98,31 @@ func TestJobSurvivesAWorkerKilledMidBatch(t *testing.T) {
 	if _, err := pipeline.Enqueue(context.Background(), spec, c); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"worker", "--redis", "redis://" + addr, "--model", "../../testdata/score-k10.onnx", "--metrics-addr", ""}
+	args := []string{"worker", "--redis", "redis://" + addr, "--model", "../../testdata/score-k10.onnx", "--metrics-addr", "",
+		"--log-level", "debug"}
 	a, aout := didicm(t, args...)
 	b, bout := didicm(t, args...)
 	results := filepath.Join(dir, "out", "crash", "results")
+	// Kill worker a while it is inside a batch: it logged more starts than ends (a batch takes ~0.5 s).
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if m, _ := filepath.Glob(filepath.Join(results, "*.jsonl")); len(m) >= 1 {
+		log := aout.String()
+		if strings.Count(log, "batch start") > strings.Count(log, "batch done") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no batch finished; worker a: %s\nworker b: %s", aout, bout)
+			t.Fatalf("worker a never started a batch; a: %s\nb: %s", aout, bout)
 		}
-		time.Sleep(10 * time.Millisecond) // polling the results folder
+		time.Sleep(2 * time.Millisecond) // polling the child's log
 	}
-	if err := a.Process.Signal(syscall.SIGKILL); err != nil { // mid-batch: each batch takes ~0.5 s
+	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	a.Wait()
+	t.Logf("killed worker a inside a batch (%d started, %d done)", strings.Count(aout.String(), "batch start"),
+		strings.Count(aout.String(), "batch done"))
 	var p pipeline.Progress
-	deadline = time.Now().Add(3 * time.Minute)
+	deadline = time.Now().Add(3 * time.Minute) // the held batch comes back when its lease expires
 	for !p.Summarized {
 		if time.Now().After(deadline) {
 			t.Fatalf("job did not finish after the kill: %+v\nworker b: %s", p, bout)
