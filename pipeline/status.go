@@ -33,15 +33,11 @@ func (p Progress) Done() bool { return p.DoneBatches == p.Batches }
 // Status reads a job's progress.
 func Status(ctx context.Context, outURL, prefix, id string) (Progress, error) {
 	p := Progress{JobID: id}
-	out, err := storage.Open(ctx, outURL)
+	out, lay, err := openJob(ctx, outURL, prefix, id)
 	if err != nil {
 		return p, err
 	}
 	defer out.Close()
-	lay, err := jobs.NewLayout(prefix, id)
-	if err != nil {
-		return p, err
-	}
 	man, err := readManifest(ctx, out, lay)
 	if err != nil {
 		return p, err
@@ -105,15 +101,11 @@ func failures(ctx context.Context, out *storage.Bucket, lay jobs.Layout) ([]jobs
 // removing its old task from Asynq first (an archived task keeps its ID), and
 // clears its failure entry. It returns the batches re-queued.
 func Retry(ctx context.Context, outURL, prefix, id string, client *asynq.Client, insp *asynq.Inspector) ([]int, error) {
-	out, err := storage.Open(ctx, outURL)
+	out, lay, err := openJob(ctx, outURL, prefix, id)
 	if err != nil {
 		return nil, err
 	}
 	defer out.Close()
-	lay, err := jobs.NewLayout(prefix, id)
-	if err != nil {
-		return nil, err
-	}
 	var spec jobs.Spec
 	if err := readJSON(ctx, out, lay.Spec(), &spec); err != nil {
 		return nil, err
@@ -152,4 +144,14 @@ func Retry(ctx context.Context, outURL, prefix, id string, client *asynq.Client,
 		requeued = append(requeued, f.Batch)
 	}
 	return requeued, nil
+}
+
+// openJob opens a job's output bucket and its layout; the caller closes the bucket.
+func openJob(ctx context.Context, outURL, prefix, id string) (*storage.Bucket, jobs.Layout, error) {
+	lay, err := jobs.NewLayout(prefix, id)
+	if err != nil {
+		return nil, lay, err
+	}
+	out, err := storage.Open(ctx, outURL)
+	return out, lay, err
 }
