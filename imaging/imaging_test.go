@@ -11,6 +11,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"runtime"
@@ -219,4 +220,18 @@ func FuzzPreprocess(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPeekReaderPeeksWithoutAdvancing(t *testing.T) {
+	r := newPeekReader([]byte("\x89PNG rest"))
+	if p, err := r.Peek(4); string(p) != "\x89PNG" || err != nil {
+		t.Fatalf("Peek(4) = %q, %v", p, err)
+	}
+	buf := make([]byte, 5)
+	if n, _ := r.Read(buf); string(buf[:n]) != "\x89PNG " {
+		t.Fatalf("Read after Peek = %q", buf[:n])
+	}
+	if p, err := r.Peek(10); string(p) != "rest" || err != io.EOF {
+		t.Fatalf("Peek past the end = %q, %v; want the rest and io.EOF", p, err)
+	}
 }
