@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -49,6 +50,79 @@ type Summary struct {
 	ImagesPerSec         float64            `json:"images_per_s"`
 }
 
+// BatchStats is one batch's share of the job summary. The worker writes it
+// just before the batch's results, so that the summary merges a small
+// object per batch instead of re-reading every record (for a million
+// images with K=1000 full posteriors, gigabytes) at the end of the night.
+type BatchStats struct {
+	Images               int               `json:"images"`
+	Classified           int               `json:"classified"`
+	Errors               int               `json:"errors"`
+	ErrorReasons         map[string]int    `json:"error_reasons"`
+	Classes              map[string]int    `json:"classes"`
+	Samplers             map[string]int    `json:"samplers"`
+	Models               map[string]int    `json:"models"`
+	Providers            map[string]int    `json:"providers"`
+	EntropyNormHistogram [10]int           `json:"entropy_norm_histogram"`
+	EntropyNormSum       float64           `json:"entropy_norm_sum"`
+	MaxProbs             []float64         `json:"max_probs"` // per classified image, in order
+	NFE                  int               `json:"nfe"`
+	Review               []json.RawMessage `json:"review"` // result lines of the images to review, in order
+}
+
+// NewBatchStats returns empty stats.
+func NewBatchStats() *BatchStats {
+	return &BatchStats{ErrorReasons: map[string]int{}, Classes: map[string]int{}, Samplers: map[string]int{},
+		Models: map[string]int{}, Providers: map[string]int{}}
+}
+
+// Add counts one record; line is its JSON line in the results. Failed
+// images and those above threshold (normalised entropy) go to review.
+func (s *BatchStats) Add(r Record, line []byte, threshold float64) {
+	s.Images++
+	s.NFE += r.NFE
+	s.Models[r.ModelSHA256]++
+	s.Providers[r.Provider]++
+	if r.Error != "" || r.EntropyNorm > threshold {
+		s.Review = append(s.Review, bytes.Clone(bytes.TrimSpace(line)))
+	}
+	if r.Error != "" {
+		s.Errors++
+		s.ErrorReasons[r.ErrorReason]++
+		return
+	}
+	s.Classified++
+	s.Classes[r.Class]++
+	name := fmt.Sprintf("%s T=%d", r.Sampler, r.Steps)
+	if r.Chains > 0 {
+		name += fmt.Sprintf(" N=%d", r.Chains)
+	}
+	s.Samplers[name]++
+	s.EntropyNormHistogram[min(9, max(0, int(r.EntropyNorm*10)))]++
+	s.MaxProbs = append(s.MaxProbs, r.MaxProb)
+	s.EntropyNormSum += r.EntropyNorm
+}
+
+// statsFromResults recomputes a batch's stats from its results, for a batch
+// whose stats object is missing (written by an older worker).
+func statsFromResults(ctx context.Context, out *storage.Bucket, key string, threshold float64) (*BatchStats, error) {
+	data, err := out.Read(ctx, key, 0)
+	if err != nil {
+		return nil, err
+	}
+	st := NewBatchStats()
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", key, err)
+		}
+		st.Add(r, sc.Bytes(), threshold)
+	}
+	return st, sc.Err()
+}
+
 // Finish writes summary.json and review.jsonl if every batch of the job has
 // results; it reports whether it did. Writing twice (two workers finishing
 // the last batches together) gives the same content.
@@ -70,31 +144,22 @@ func Finish(ctx context.Context, out *storage.Bucket, lay jobs.Layout, spec jobs
 	var review bytes.Buffer
 	var maxProbs []float64
 	var entSum float64
-	var last time.Time
-	for _, o := range results {
-		if o.ModTime.After(last) {
-			last = o.ModTime
+	for i := range man.Batches {
+		st := NewBatchStats()
+		err := readJSON(ctx, out, lay.Stats(i), st)
+		if errors.Is(err, storage.ErrNotFound) {
+			st, err = statsFromResults(ctx, out, lay.Results(i), spec.ReviewThreshold)
 		}
-		data, err := out.Read(ctx, o.Key, 0)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("batch %d stats: %w", i, err)
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		for sc.Scan() {
-			var r Record
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				return false, fmt.Errorf("parse %s: %w", o.Key, err)
-			}
-			s.add(r, &maxProbs, &entSum)
-			if r.Error != "" || r.EntropyNorm > spec.ReviewThreshold {
-				s.Review++
-				review.Write(sc.Bytes())
-				review.WriteByte('\n')
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return false, err
+		s.merge(st)
+		maxProbs = append(maxProbs, st.MaxProbs...)
+		entSum += st.EntropyNormSum
+		s.Review += len(st.Review)
+		for _, line := range st.Review {
+			review.Write(line)
+			review.WriteByte('\n')
 		}
 	}
 	if s.Classified > 0 {
@@ -106,6 +171,12 @@ func Finish(ctx context.Context, out *storage.Bucket, lay jobs.Layout, spec jobs
 	if plan, err := out.Read(ctx, lay.Plan(), 0); err == nil {
 		s.Plan = plan
 	}
+	var last time.Time
+	for _, o := range results {
+		if o.ModTime.After(last) {
+			last = o.ModTime
+		}
+	}
 	s.Finished = last.UTC().Format(time.RFC3339)
 	if start, err := time.Parse(time.RFC3339, man.Created); err == nil && last.After(start) {
 		s.ImagesPerSec = float64(s.Images) / last.Sub(start).Seconds()
@@ -116,23 +187,17 @@ func Finish(ctx context.Context, out *storage.Bucket, lay jobs.Layout, spec jobs
 	return true, writeJSON(ctx, out, lay.Summary(), s)
 }
 
-func (s *Summary) add(r Record, maxProbs *[]float64, entSum *float64) {
-	s.NFE += r.NFE
-	s.Models[r.ModelSHA256]++
-	s.Providers[r.Provider]++
-	if r.Error != "" {
-		s.Errors++
-		s.ErrorReasons[r.ErrorReason]++
-		return
+func (s *Summary) merge(b *BatchStats) {
+	s.Classified += b.Classified
+	s.Errors += b.Errors
+	s.NFE += b.NFE
+	for i, n := range b.EntropyNormHistogram {
+		s.EntropyNormHistogram[i] += n
 	}
-	s.Classified++
-	s.Classes[r.Class]++
-	name := fmt.Sprintf("%s T=%d", r.Sampler, r.Steps)
-	if r.Chains > 0 {
-		name += fmt.Sprintf(" N=%d", r.Chains)
+	for dst, src := range map[*map[string]int]map[string]int{&s.ErrorReasons: b.ErrorReasons, &s.Classes: b.Classes,
+		&s.Samplers: b.Samplers, &s.Models: b.Models, &s.Providers: b.Providers} {
+		for k, n := range src {
+			(*dst)[k] += n
+		}
 	}
-	s.Samplers[name]++
-	s.EntropyNormHistogram[min(9, max(0, int(r.EntropyNorm*10)))]++
-	*maxProbs = append(*maxProbs, r.MaxProb)
-	*entSum += r.EntropyNorm
 }

@@ -120,6 +120,7 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
+	stats := pipeline.NewBatchStats()
 	var fetchErr error
 	var fetchMu sync.Mutex
 	chunk := eng.Options().MicroBatch // images per model call (CP, softmax)
@@ -141,7 +142,13 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 			p.Metrics.Images.WithLabelValues("error").Inc()
 		}
 		p.Metrics.NFE.Add(float64(r.NFE))
-		return enc.Encode(pipeline.Record{Record: r, Job: b.JobID, Batch: b.Index, ModelSHA256: sha, ORTVersion: ver, Provider: provider})
+		rec := pipeline.Record{Record: r, Job: b.JobID, Batch: b.Index, ModelSHA256: sha, ORTVersion: ver, Provider: provider}
+		from := buf.Len()
+		if err := enc.Encode(rec); err != nil {
+			return err
+		}
+		stats.Add(rec, buf.Bytes()[from:], spec.ReviewThreshold)
+		return nil
 	})
 	if err == nil {
 		err = fetchErr
@@ -153,6 +160,14 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	p.Metrics.Stage.WithLabelValues("prepare").Observe(timings.Prepare.Seconds())
 	p.Metrics.Stage.WithLabelValues("score").Observe(timings.Score.Seconds())
 	start := time.Now()
+	// Stats first: results are what marks the batch done.
+	statsJSON, err := json.Marshal(stats)
+	if err != nil {
+		return err
+	}
+	if err := out.Write(ctx, lay.Stats(b.Index), statsJSON, "application/json"); err != nil {
+		return err
+	}
 	if err := out.Write(ctx, lay.Results(b.Index), buf.Bytes(), "application/x-ndjson"); err != nil {
 		return err
 	}
@@ -160,7 +175,8 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	if err := out.Delete(ctx, lay.Failure(b.Index)); err != nil {
 		p.Log.Warn("remove stale failure entry", "job", b.JobID, "batch", b.Index, "err", err)
 	}
-	p.Log.Debug("batch done", "job", b.JobID, "batch", b.Index, "images", len(keys), "worker", p.Name)
+	p.Log.Debug("batch done", "job", b.JobID, "batch", b.Index, "images", len(keys), "worker", p.Name,
+		"fetch", timings.Fetch, "prepare", timings.Prepare, "score", timings.Score)
 	p.writePlanOnce(ctx, out, lay, decision)
 	wrote, err := pipeline.Finish(ctx, out, lay, spec)
 	if err != nil {

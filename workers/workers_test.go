@@ -53,6 +53,17 @@ func loadModel(t testing.TB) *ort.Model {
 // writeArchive puts n PNGs and four broken files into the bucket under prefix.
 func writeArchive(t testing.TB, b *storage.Bucket, prefix string, n int) map[string][]byte {
 	t.Helper()
+	files := archiveFiles(prefix, n)
+	for k, v := range files {
+		if err := b.Write(context.Background(), k, v, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
+// archiveFiles returns n small grey PNGs in three folders and four broken files.
+func archiveFiles(prefix string, n int) map[string][]byte {
 	files := map[string][]byte{}
 	for i := range n {
 		img := image.NewGray(image.Rect(0, 0, 7+i%3, 7))
@@ -68,11 +79,6 @@ func writeArchive(t testing.TB, b *storage.Bucket, prefix string, n int) map[str
 	files[prefix+"/broken/truncated.png"] = good[:len(good)/2]
 	files[prefix+"/broken/text.jpg"] = []byte("not an image")
 	files[prefix+"/broken/huge.png"] = hugeHeader()
-	for k, v := range files {
-		if err := b.Write(context.Background(), k, v, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return files
 }
 
@@ -84,9 +90,10 @@ func hugeHeader() []byte {
 }
 
 type harness struct {
-	t     testing.TB
-	redis asynq.RedisConnOpt
-	proc  *workers.Processor
+	t           testing.TB
+	redis       asynq.RedisConnOpt
+	proc        *workers.Processor
+	concurrency int // batches in flight; zero means the worker's default
 }
 
 func newHarness(t testing.TB) *harness {
@@ -100,7 +107,7 @@ func (h *harness) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- workers.Serve(ctx, workers.ServerConfig{Redis: h.redis, RetryBase: time.Millisecond, RetryMax: 5 * time.Millisecond},
+		done <- workers.Serve(ctx, workers.ServerConfig{Redis: h.redis, Concurrency: h.concurrency, RetryBase: time.Millisecond, RetryMax: 5 * time.Millisecond},
 			h.proc, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	}()
 	h.t.Cleanup(func() {
@@ -209,11 +216,68 @@ func TestEndToEndEveryImageGetsExactlyOneRecord(t *testing.T) {
 			if sum.Images != 41 || sum.Errors != 4 || sum.ErrorReasons["too_many_pixels"] != 1 || sum.Samplers["cp T=2"] != 37 {
 				t.Fatalf("summary %+v", sum)
 			}
+			checkSummaryAgainstRecords(t, sum, recs, sum.ReviewThreshold)
+			checkSummaryWithoutStats(t, b, lay)
 			// Enqueueing the finished job again queues nothing.
 			if rep := h.enqueue(spec); rep.Queued != 0 || rep.Done != 6 || !rep.Resumed {
 				t.Fatalf("re-enqueue %+v", rep)
 			}
 		})
+	}
+}
+
+// checkSummaryAgainstRecords recounts the summary (merged from per-batch
+// stats) from the records themselves.
+func checkSummaryAgainstRecords(t *testing.T, sum pipeline.Summary, recs []pipeline.Record, threshold float64) {
+	t.Helper()
+	classes, review, classified, nfe, hist := map[string]int{}, 0, 0, 0, 0
+	for _, r := range recs {
+		nfe += r.NFE
+		if r.Error != "" || r.EntropyNorm > threshold {
+			review++
+		}
+		if r.Error == "" {
+			classes[r.Class]++
+			classified++
+		}
+	}
+	for _, n := range sum.EntropyNormHistogram {
+		hist += n
+	}
+	if sum.Classified != classified || sum.Review != review || sum.NFE != nfe || hist != classified ||
+		fmt.Sprint(sum.Classes) != fmt.Sprint(classes) || sum.MaxProbQuantiles["p50"] <= 0 {
+		t.Fatalf("summary %+v; records give %d classified, %d to review, NFE %d, classes %v",
+			sum, classified, review, nfe, classes)
+	}
+}
+
+// checkSummaryWithoutStats removes the per-batch stats (as from an older
+// worker) and checks that Finish rebuilds the same summary and review list
+// from the results.
+func checkSummaryWithoutStats(t *testing.T, b *storage.Bucket, lay jobs.Layout) {
+	t.Helper()
+	ctx := context.Background()
+	var spec jobs.Spec // as stored by enqueue, defaults filled in
+	data, err := b.Read(ctx, lay.Spec(), 0)
+	if err != nil || json.Unmarshal(data, &spec) != nil {
+		t.Fatalf("read spec: %v", err)
+	}
+	before := map[string][]byte{}
+	for _, key := range []string{lay.Summary(), lay.Review()} {
+		before[key], _ = b.Read(ctx, key, 0)
+	}
+	for i := range 6 {
+		if err := b.Delete(ctx, lay.Stats(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wrote, err := pipeline.Finish(ctx, b, lay, spec); !wrote || err != nil {
+		t.Fatalf("Finish without stats: %v, %v", wrote, err)
+	}
+	for key, want := range before {
+		if got, _ := b.Read(ctx, key, 0); !bytes.Equal(got, want) {
+			t.Fatalf("%s from results differs from the one from stats:\n%s\n%s", key, got, want)
+		}
 	}
 }
 
