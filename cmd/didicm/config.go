@@ -14,6 +14,7 @@ import (
 
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/ort"
+	"github.com/didicm/didicm/workers"
 )
 
 // DefaultModel is the shipped DiDiRN, used when no model is configured.
@@ -43,6 +44,7 @@ type RedisConfig struct {
 // WorkerConfig configures `didicm worker`.
 type WorkerConfig struct {
 	Concurrency     int      `mapstructure:"concurrency"`
+	GCPercent       int      `mapstructure:"gc_percent"`
 	Queues          []string `mapstructure:"queues"`
 	ShutdownTimeout string   `mapstructure:"shutdown_timeout"`
 	MetricsAddr     string   `mapstructure:"metrics_addr"`
@@ -121,7 +123,8 @@ var defaults = map[string]any{
 	"log.level":                      "info",
 	"log.format":                     "text",
 	"redis.url":                      "",
-	"worker.concurrency":             1,
+	"worker.concurrency":             0,
+	"worker.gc_percent":              workers.DefaultGCPercent,
 	"worker.queues":                  []string{"default"},
 	"worker.shutdown_timeout":        "30s",
 	"worker.metrics_addr":            ":9090",
@@ -204,7 +207,8 @@ func (c *Config) validate() error {
 		positive("sampler.micro_batch", c.Sampler.MicroBatch, 0, 1<<16),
 		sizeErr("sampler.memory_budget", c.Sampler.MemoryBudget),
 		sizeErr("limits.max_bytes", c.Limits.MaxBytes),
-		positive("worker.concurrency", c.Worker.Concurrency, 1, 1024),
+		positive("worker.concurrency", c.Worker.Concurrency, 0, 1024),
+		positive("worker.gc_percent", c.Worker.GCPercent, 25, 10000),
 		durationErr("worker.shutdown_timeout", c.Worker.ShutdownTimeout),
 		redisErr(c.Redis.URL),
 	)

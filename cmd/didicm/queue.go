@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -111,7 +114,7 @@ func (a *app) workerCmd() *cobra.Command {
 	configFlag(f, "model", "model", "", "model file (default "+DefaultModel+")")
 	configFlag(f, "sampler.memory_budget", "memory-budget", "2GiB", "memory the sampler and model calls may use (planner)")
 	configFlag(f, "sampler.micro_batch", "micro-batch", 0, "most images per model call (0: 64; raise it on GPUs)")
-	configFlag(f, "worker.concurrency", "concurrency", 1, "batches in flight")
+	configFlag(f, "worker.concurrency", "concurrency", 0, "batches in flight (0: one per core on CPU, 2 on CUDA)")
 	configFlag(f, "worker.metrics_addr", "metrics-addr", ":9090", "serve /metrics and /healthz here (empty: off)")
 	configFlag(f, "worker.shutdown_timeout", "shutdown-timeout", "30s", "wait this long for in-flight batches on SIGTERM")
 	return cmd
@@ -119,7 +122,13 @@ func (a *app) workerCmd() *cobra.Command {
 
 // runWorker loads the model once and serves batches until ctx is done.
 func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
-	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
+	rt := a.cfg.runtime()
+	par := workers.ChooseParallelism(rt.Provider, runtime.GOMAXPROCS(0), a.cfg.Worker.Concurrency, rt.IntraOpThreads)
+	rt.IntraOpThreads = par.IntraOpThreads
+	gc := a.setGCPercent()
+	a.log.Info("worker parallelism", "batches_in_flight", par.Concurrency, "intra_op_threads", par.IntraOpThreads,
+		"cores", runtime.GOMAXPROCS(0), "why", par.Reason, "gc_percent", gc)
+	m, err := ort.Open(a.cfg.modelPath(), rt, a.log)
 	if err != nil {
 		return err
 	}
@@ -134,7 +143,8 @@ func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 	if name == "" {
 		name = workers.DefaultName()
 	}
-	proc := &workers.Processor{Model: m, MemoryBudget: size(a.cfg.Sampler.MemoryBudget), ActivationBytes: act,
+	// Every batch in flight plans within its share of the worker's budget.
+	proc := &workers.Processor{Model: m, MemoryBudget: size(a.cfg.Sampler.MemoryBudget) / int64(par.Concurrency), ActivationBytes: act,
 		MaxMicroBatch: a.cfg.Sampler.MicroBatch, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
 	defer proc.Close()
 	queues := map[string]int{}
@@ -142,7 +152,7 @@ func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		queues[q] = 1
 	}
 	shutdown, _ := time.ParseDuration(a.cfg.Worker.ShutdownTimeout)
-	return workers.Serve(ctx, workers.ServerConfig{Redis: opt, Concurrency: a.cfg.Worker.Concurrency, Queues: queues,
+	return workers.Serve(ctx, workers.ServerConfig{Redis: opt, Concurrency: par.Concurrency, Queues: queues,
 		ShutdownTimeout: shutdown, MetricsAddr: a.cfg.Worker.MetricsAddr}, proc, reg, a.log)
 }
 
@@ -247,4 +257,16 @@ func (a *app) retryCmd() *cobra.Command {
 	addJobFlags(cmd.Flags())
 	addRedisFlag(cmd.Flags())
 	return cmd
+}
+
+// setGCPercent applies worker.gc_percent (workers.DefaultGCPercent) unless
+// $GOGC is set, and returns the percentage in force.
+func (a *app) setGCPercent() int {
+	if v := os.Getenv("GOGC"); v != "" {
+		old := debug.SetGCPercent(100)
+		debug.SetGCPercent(old)
+		return old
+	}
+	debug.SetGCPercent(a.cfg.Worker.GCPercent)
+	return a.cfg.Worker.GCPercent
 }
