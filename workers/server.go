@@ -20,8 +20,7 @@ import (
 // ServerConfig configures a worker process.
 type ServerConfig struct {
 	Redis asynq.RedisConnOpt
-	// Concurrency is batches in flight. Zero means 1: one batch already keeps
-	// the model busy while the next micro-batch is fetched and decoded.
+	// Concurrency is batches in flight (see ChooseParallelism). Zero means 1.
 	Concurrency int
 	// Queues with priorities. Nil means {"default": 1}.
 	Queues map[string]int
