@@ -47,6 +47,9 @@ type Processor struct {
 	DecodeWorkers int
 	// OpenBucket opens storage by URL. Nil means storage.Open.
 	OpenBucket func(ctx context.Context, url string) (*storage.Bucket, error)
+	// Counter says when a job may be complete (Serve sets it). Nil means
+	// list the output bucket after every batch.
+	Counter *pipeline.BatchCounter
 	// Name identifies this worker in failure records.
 	Name    string
 	Log     *slog.Logger
@@ -55,6 +58,7 @@ type Processor struct {
 	mu      sync.Mutex
 	buckets map[string]*storage.Bucket
 	specs   map[string]jobs.Spec
+	batches map[string]int // per job root: batches in the manifest
 }
 
 var _ asynq.Handler = (*Processor)(nil)
@@ -178,6 +182,9 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	p.Log.Debug("batch done", "job", b.JobID, "batch", b.Index, "images", len(keys), "worker", p.Name,
 		"fetch", timings.Fetch, "prepare", timings.Prepare, "score", timings.Score)
 	p.writePlanOnce(ctx, out, lay, decision)
+	if !p.mayBeComplete(ctx, b, out, lay) {
+		return nil
+	}
 	wrote, err := pipeline.Finish(ctx, out, lay, spec)
 	if err != nil {
 		p.Log.Warn("job summary", "job", b.JobID, "err", err) // the batch itself is done
@@ -185,6 +192,37 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 		p.Log.Info("job finished", "job", b.JobID, "summary", lay.Summary())
 	}
 	return nil
+}
+
+// mayBeComplete counts the batch and says whether the job may be complete;
+// when the count cannot be had, it says yes and Finish lists the bucket.
+func (p *Processor) mayBeComplete(ctx context.Context, b jobs.Batch, out *storage.Bucket, lay jobs.Layout) bool {
+	if p.Counter == nil {
+		return true
+	}
+	p.mu.Lock()
+	total, ok := p.batches[lay.Root]
+	p.mu.Unlock()
+	if !ok {
+		var man jobs.Manifest
+		if err := readJSON(ctx, out, lay.Manifest(), &man); err != nil {
+			p.Log.Warn("read manifest for the batch count", "job", b.JobID, "err", err)
+			return true
+		}
+		total = len(man.Batches)
+		p.mu.Lock()
+		if p.batches == nil {
+			p.batches = map[string]int{}
+		}
+		p.batches[lay.Root] = total
+		p.mu.Unlock()
+	}
+	all, err := p.Counter.Done(ctx, b.OutputURL, out, lay, total)
+	if err != nil {
+		p.Log.Warn("count finished batches; listing the bucket instead", "job", b.JobID, "err", err)
+		return true
+	}
+	return all
 }
 
 // engine builds the classify engine for a job: the spec's sampler, or the
