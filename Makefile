@@ -46,7 +46,7 @@ fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME
 	  done; done
 
 .PHONY: bench
-bench: $(ORT_LIB) ## every benchmark, incl. end to end and scaling (~10 min; raw output in build/bench/, figures in docs/benchmarks.md)
+bench: $(ORT_LIB) ## every benchmark, incl. end to end, scaling and a CPU profile of the job (~12 min; raw output in build/bench/, figures in docs/benchmarks.md)
 	scripts/bench-all.sh
 
 .PHONY: lint

@@ -14,3 +14,4 @@ run ort go test -run '^$' -bench . -benchtime 3s -count 3 ./ort
 run redis go test -run '^$' -bench RedisMemory -benchtime 1x ./pipeline
 run e2e go test -run '^$' -bench EndToEnd -benchtime 1x -count 3 -timeout 30m ./workers
 run scaling scripts/bench-scaling.sh
+if command -v perf >/dev/null; then run profile scripts/profile-e2e.sh; fi

@@ -58,7 +58,7 @@ type Processor struct {
 	mu      sync.Mutex
 	buckets map[string]*storage.Bucket
 	specs   map[string]jobs.Spec
-	batches map[string]int // per job root: batches in the manifest
+	batches map[string]int // per output URL and job root: batches in the manifest
 }
 
 var _ asynq.Handler = (*Processor)(nil)
@@ -200,8 +200,9 @@ func (p *Processor) mayBeComplete(ctx context.Context, b jobs.Batch, out *storag
 	if p.Counter == nil {
 		return true
 	}
+	key := b.OutputURL + "\x00" + lay.Root
 	p.mu.Lock()
-	total, ok := p.batches[lay.Root]
+	total, ok := p.batches[key]
 	p.mu.Unlock()
 	if !ok {
 		var man jobs.Manifest
@@ -214,7 +215,7 @@ func (p *Processor) mayBeComplete(ctx context.Context, b jobs.Batch, out *storag
 		if p.batches == nil {
 			p.batches = map[string]int{}
 		}
-		p.batches[lay.Root] = total
+		p.batches[key] = total
 		p.mu.Unlock()
 	}
 	all, err := p.Counter.Done(ctx, b.OutputURL, out, lay, total)
