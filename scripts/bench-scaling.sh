@@ -36,18 +36,23 @@ run_job() { # $1 = job id; prints seconds from enqueue to summary
 }
 records() { cat "$work/out/$1"/results/*.jsonl | wc -l; }
 
-echo "| workers | images | wall s | images/s | speed-up |"
-echo "|---|---|---|---|---|"
+peak_mib() { # peak resident memory of the given processes, MiB each
+  for p in "$@"; do awk '/^VmHWM:/ {printf "%d ", $2/1024}' "/proc/$p/status"; done
+}
+
+echo "| workers | images | wall s | images/s | speed-up | peak RSS per worker, MiB |"
+echo "|---|---|---|---|---|---|"
 base=""
 for n in 1 2 4; do
   redis-cli -p "$port" flushall >/dev/null
   pids=()
   for i in $(seq "$n"); do start_worker "$work/w$n-$i.log"; done
   secs=$(run_job "scale-$n")
+  rss=$(peak_mib "${pids[@]}")
   kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
   rate=$(python3 -c "print(f'{$total/$secs:.0f}')")
   [ -n "$base" ] || base=$rate
-  echo "| $n | $total | $secs | $rate | $(python3 -c "print(f'{$rate/$base:.2f}')") |"
+  echo "| $n | $total | $secs | $rate | $(python3 -c "print(f'{$rate/$base:.2f}')") | $rss|"
   [ "$(records "scale-$n")" -eq "$total" ] || { echo "scale-$n: $(records scale-$n) records for $total images" >&2; exit 1; }
 done
 
