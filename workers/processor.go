@@ -57,8 +57,8 @@ type Processor struct {
 
 	mu      sync.Mutex
 	buckets map[string]*storage.Bucket
-	specs   map[string]jobs.Spec
-	batches map[string]int // per output URL and job root: batches in the manifest
+	specs   map[string]jobs.Spec // by jobKey
+	batches map[string]int       // by jobKey: batches in the manifest
 }
 
 var _ asynq.Handler = (*Processor)(nil)
@@ -99,7 +99,7 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)
 	}
-	spec, err := p.spec(ctx, out, lay)
+	spec, err := p.spec(ctx, b.OutputURL, out, lay)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (p *Processor) mayBeComplete(ctx context.Context, b jobs.Batch, out *storag
 	if p.Counter == nil {
 		return true
 	}
-	key := b.OutputURL + "\x00" + lay.Root
+	key := jobKey(b.OutputURL, lay)
 	p.mu.Lock()
 	total, ok := p.batches[key]
 	p.mu.Unlock()
@@ -312,9 +312,10 @@ func (p *Processor) bucket(ctx context.Context, url string) (*storage.Bucket, er
 	return b, nil
 }
 
-func (p *Processor) spec(ctx context.Context, out *storage.Bucket, lay jobs.Layout) (jobs.Spec, error) {
+func (p *Processor) spec(ctx context.Context, url string, out *storage.Bucket, lay jobs.Layout) (jobs.Spec, error) {
+	key := jobKey(url, lay)
 	p.mu.Lock()
-	s, ok := p.specs[lay.Root]
+	s, ok := p.specs[key]
 	p.mu.Unlock()
 	if ok {
 		return s, nil
@@ -332,10 +333,13 @@ func (p *Processor) spec(ctx context.Context, out *storage.Bucket, lay jobs.Layo
 	if p.specs == nil {
 		p.specs = map[string]jobs.Spec{}
 	}
-	p.specs[lay.Root] = s
+	p.specs[key] = s
 	p.mu.Unlock()
 	return s, nil
 }
+
+// jobKey names a job across buckets: two buckets may hold the same prefix and ID.
+func jobKey(outputURL string, lay jobs.Layout) string { return outputURL + "\x00" + lay.Root }
 
 // Close releases the buckets.
 func (p *Processor) Close() {

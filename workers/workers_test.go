@@ -395,3 +395,39 @@ func TestWorkerRefusesAJobEnqueuedForAnotherModel(t *testing.T) {
 		t.Fatalf("progress %+v", p)
 	}
 }
+
+// A job ID may be reused in another bucket once the first job is done: the
+// worker must not take the second job for the first (it caches specs).
+func TestSameJobIDInTwoBucketsAreTwoJobs(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	for i, steps := range []int{2, 3} {
+		url := "file://" + t.TempDir()
+		b, err := storage.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		files := writeArchive(t, b, fmt.Sprintf("archive-%d", i), 5)
+		spec := jobs.Spec{ID: "nightly", InputURL: url, InputPrefix: fmt.Sprintf("archive-%d", i), OutputURL: url,
+			BatchSize: 4, Sampler: "cp", Steps: steps}
+		h.enqueue(spec)
+		if p := wait(t, spec); p.DoneImages != len(files) || p.FailedBatches != 0 {
+			t.Fatalf("bucket %d: progress %+v", i, p)
+		}
+		lay, _ := jobs.NewLayout("", spec.ID)
+		classified := 0
+		for _, r := range readRecords(t, b, lay) {
+			if r.Error != "" {
+				continue // the four broken files
+			}
+			classified++
+			if _, ok := files[r.Key]; !ok || r.Steps != steps {
+				t.Fatalf("bucket %d: record %s with T=%d; want this bucket's images at T=%d", i, r.Key, r.Steps, steps)
+			}
+		}
+		if classified != 5 {
+			t.Fatalf("bucket %d: %d images classified, want 5", i, classified)
+		}
+	}
+}
