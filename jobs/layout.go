@@ -14,7 +14,7 @@ import (
 //	manifest.json             Manifest: batch count and sizes
 //	manifest/batch-NNNNNN.json the input keys of one batch
 //	results/batch-NNNNNN.jsonl one record per image of the batch
-//	stats/batch-NNNNNN.json   the batch's share of the summary, written just before its results
+//	stats/batch-NNNNNN.jsonl  the batch's share of the summary and its review lines, written just before its results
 //	failures/batch-NNNNNN.json why the batch failed (removed when it succeeds)
 //	plan.json                 the sampler decision of the worker that took the first batch
 //	summary.json, review.jsonl written when the last batch ends
@@ -36,7 +36,7 @@ func (l Layout) Manifest() string           { return l.key("manifest.json") }
 func (l Layout) ManifestBatch(i int) string { return l.key(fmt.Sprintf("manifest/batch-%06d.json", i)) }
 func (l Layout) ResultsDir() string         { return l.key("results/") }
 func (l Layout) Results(i int) string       { return l.key(fmt.Sprintf("results/batch-%06d.jsonl", i)) }
-func (l Layout) Stats(i int) string         { return l.key(fmt.Sprintf("stats/batch-%06d.json", i)) }
+func (l Layout) Stats(i int) string         { return l.key(fmt.Sprintf("stats/batch-%06d.jsonl", i)) }
 func (l Layout) FailuresDir() string        { return l.key("failures/") }
 func (l Layout) Failure(i int) string       { return l.key(fmt.Sprintf("failures/batch-%06d.json", i)) }
 func (l Layout) Plan() string               { return l.key("plan.json") }

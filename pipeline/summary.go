@@ -54,20 +54,48 @@ type Summary struct {
 // just before the batch's results, so that the summary merges a small
 // object per batch instead of re-reading every record (for a million
 // images with K=1000 full posteriors, gigabytes) at the end of the night.
+// Stored as JSON Lines (Encode): the stats object, then the batch's review
+// lines verbatim, so that neither writing nor merging re-encodes records.
 type BatchStats struct {
-	Images               int               `json:"images"`
-	Classified           int               `json:"classified"`
-	Errors               int               `json:"errors"`
-	ErrorReasons         map[string]int    `json:"error_reasons"`
-	Classes              map[string]int    `json:"classes"`
-	Samplers             map[string]int    `json:"samplers"`
-	Models               map[string]int    `json:"models"`
-	Providers            map[string]int    `json:"providers"`
-	EntropyNormHistogram [10]int           `json:"entropy_norm_histogram"`
-	EntropyNormSum       float64           `json:"entropy_norm_sum"`
-	MaxProbs             []float64         `json:"max_probs"` // per classified image, in order
-	NFE                  int               `json:"nfe"`
-	Review               []json.RawMessage `json:"review"` // result lines of the images to review, in order
+	Images               int            `json:"images"`
+	Classified           int            `json:"classified"`
+	Errors               int            `json:"errors"`
+	ErrorReasons         map[string]int `json:"error_reasons"`
+	Classes              map[string]int `json:"classes"`
+	Samplers             map[string]int `json:"samplers"`
+	Models               map[string]int `json:"models"`
+	Providers            map[string]int `json:"providers"`
+	EntropyNormHistogram [10]int        `json:"entropy_norm_histogram"`
+	EntropyNormSum       float64        `json:"entropy_norm_sum"`
+	MaxProbs             []float64      `json:"max_probs"` // per classified image, in order
+	NFE                  int            `json:"nfe"`
+	ReviewCount          int            `json:"review"`
+	// Review holds the result lines of the images to review, in order, each
+	// ending in a newline.
+	Review []byte `json:"-"`
+}
+
+// Encode returns the stats as stored: one JSON line, then the review lines.
+func (s *BatchStats) Encode() ([]byte, error) {
+	head, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, '\n'), s.Review...), nil
+}
+
+// DecodeBatchStats reads what Encode wrote.
+func DecodeBatchStats(data []byte) (*BatchStats, error) {
+	head, review, _ := bytes.Cut(data, []byte("\n"))
+	s := NewBatchStats()
+	if err := json.Unmarshal(head, s); err != nil {
+		return nil, err
+	}
+	s.Review = review
+	if n := bytes.Count(review, []byte("\n")); n != s.ReviewCount {
+		return nil, fmt.Errorf("%d review lines, the stats say %d", n, s.ReviewCount)
+	}
+	return s, nil
 }
 
 // NewBatchStats returns empty stats.
@@ -84,7 +112,8 @@ func (s *BatchStats) Add(r Record, line []byte, threshold float64) {
 	s.Models[r.ModelSHA256]++
 	s.Providers[r.Provider]++
 	if r.Error != "" || r.EntropyNorm > threshold {
-		s.Review = append(s.Review, bytes.Clone(bytes.TrimSpace(line)))
+		s.ReviewCount++
+		s.Review = append(append(s.Review, bytes.TrimSpace(line)...), '\n')
 	}
 	if r.Error != "" {
 		s.Errors++
@@ -145,8 +174,14 @@ func Finish(ctx context.Context, out *storage.Bucket, lay jobs.Layout, spec jobs
 	var maxProbs []float64
 	var entSum float64
 	for i := range man.Batches {
-		st := NewBatchStats()
-		err := readJSON(ctx, out, lay.Stats(i), st)
+		var st *BatchStats
+		data, err := out.Read(ctx, lay.Stats(i), 0)
+		if err == nil {
+			st, err = DecodeBatchStats(data)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", lay.Stats(i), err)
+			}
+		}
 		if errors.Is(err, storage.ErrNotFound) {
 			st, err = statsFromResults(ctx, out, lay.Results(i), spec.ReviewThreshold)
 		}
@@ -156,11 +191,8 @@ func Finish(ctx context.Context, out *storage.Bucket, lay jobs.Layout, spec jobs
 		s.merge(st)
 		maxProbs = append(maxProbs, st.MaxProbs...)
 		entSum += st.EntropyNormSum
-		s.Review += len(st.Review)
-		for _, line := range st.Review {
-			review.Write(line)
-			review.WriteByte('\n')
-		}
+		s.Review += st.ReviewCount
+		review.Write(st.Review)
 	}
 	if s.Classified > 0 {
 		s.MeanEntropyNorm = entSum / float64(s.Classified)

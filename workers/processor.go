@@ -165,11 +165,11 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	p.Metrics.Stage.WithLabelValues("score").Observe(timings.Score.Seconds())
 	start := time.Now()
 	// Stats first: results are what marks the batch done.
-	statsJSON, err := json.Marshal(stats)
+	statsData, err := stats.Encode()
 	if err != nil {
 		return err
 	}
-	if err := out.Write(ctx, lay.Stats(b.Index), statsJSON, "application/json"); err != nil {
+	if err := out.Write(ctx, lay.Stats(b.Index), statsData, "application/x-ndjson"); err != nil {
 		return err
 	}
 	if err := out.Write(ctx, lay.Results(b.Index), buf.Bytes(), "application/x-ndjson"); err != nil {
