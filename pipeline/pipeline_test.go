@@ -67,3 +67,25 @@ func TestEnqueueRejectsAnEmptyListingAndBadSpecs(t *testing.T) {
 		t.Fatal("a bad job id was accepted")
 	}
 }
+
+func TestBatchStatsRoundTripAndTruncation(t *testing.T) {
+	s := pipeline.NewBatchStats()
+	sure := pipeline.Record{}
+	sure.Class, sure.MaxProb, sure.EntropyNorm = "7", 0.99, 0.05
+	bad := pipeline.Record{}
+	bad.Error, bad.ErrorReason = "corrupt", "corrupt"
+	s.Add(sure, []byte("{\"key\":\"b\"}\n"), 0.5)            // confident: not for review
+	s.Add(bad, []byte(`{"key":"a","error":"corrupt"}`), 0.5) // failed: for review
+	data, err := s.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pipeline.DecodeBatchStats(data)
+	if err != nil || got.Images != 2 || got.Classified != 1 || got.ReviewCount != 1 ||
+		string(got.Review) != "{\"key\":\"a\",\"error\":\"corrupt\"}\n" {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+	if _, err := pipeline.DecodeBatchStats(data[:len(data)-3]); err == nil {
+		t.Fatal("a stats object cut short decoded without error")
+	}
+}
