@@ -64,6 +64,9 @@ type Spec struct {
 	MaxRetry int    `json:"max_retry" mapstructure:"max_retry"`
 }
 
+// Ref locates the job's objects.
+func (s Spec) Ref() Ref { return Ref{OutputURL: s.OutputURL, Prefix: s.OutputPrefix, ID: s.ID} }
+
 var idRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 // Defaults fills zero fields.
@@ -168,17 +171,26 @@ func NewTask(b Batch) (*asynq.Task, error) {
 	return asynq.NewTask(TypeBatch, payload), nil
 }
 
+// Permanent marks err as one that would fail the same way again: Asynq does
+// not retry it. The cause stays in the chain (errors.Is sees both).
+func Permanent(err error) error {
+	if err == nil || errors.Is(err, asynq.SkipRetry) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+}
+
 // ParseTask decodes and validates a task payload. Errors wrap asynq.SkipRetry.
 func ParseTask(t *asynq.Task) (Batch, error) {
 	var b Batch
 	if t.Type() != TypeBatch {
-		return b, fmt.Errorf("task type %q, want %q: %w", t.Type(), TypeBatch, asynq.SkipRetry)
+		return b, Permanent(fmt.Errorf("task type %q, want %q", t.Type(), TypeBatch))
 	}
 	if err := json.Unmarshal(t.Payload(), &b); err != nil {
-		return b, fmt.Errorf("batch payload: %v: %w", err, asynq.SkipRetry)
+		return b, Permanent(fmt.Errorf("batch payload: %w", err))
 	}
 	if err := b.validate(); err != nil {
-		return b, fmt.Errorf("%v: %w", err, asynq.SkipRetry)
+		return b, Permanent(err)
 	}
 	return b, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/storage"
 )
 
 // BatchCounter tells a worker, in one Redis round trip, whether a job may
@@ -42,10 +41,10 @@ func NewBatchCounter(opt asynq.RedisConnOpt) (*BatchCounter, error) {
 // Close closes the Redis connection.
 func (c *BatchCounter) Close() error { return c.rdb.Close() }
 
-// Done counts one finished batch of the job under lay in out (whose results
-// are already written) and reports whether all total batches may be done.
-func (c *BatchCounter) Done(ctx context.Context, outURL string, out *storage.Bucket, lay jobs.Layout, total int) (bool, error) {
-	sum := sha256.Sum256([]byte(outURL + "\x00" + lay.Root))
+// Done counts one finished batch of the job in store (whose results are
+// already written) and reports whether all total batches may be done.
+func (c *BatchCounter) Done(ctx context.Context, store *jobs.Store, total int) (bool, error) {
+	sum := sha256.Sum256([]byte(store.Ref.Key()))
 	key := "didicm:done:" + hex.EncodeToString(sum[:16])
 	pipe := c.rdb.TxPipeline()
 	incr := pipe.Incr(ctx, key)
@@ -55,12 +54,12 @@ func (c *BatchCounter) Done(ctx context.Context, outURL string, out *storage.Buc
 	}
 	n := incr.Val()
 	if n == 1 { // new or lost: add the batches already in the bucket, ours excepted
-		results, err := out.List(ctx, lay.ResultsDir(), storage.Filter{})
+		done, err := store.DoneBatches(ctx)
 		if err != nil {
 			return false, err
 		}
-		if len(results) > 1 {
-			if n, err = c.rdb.IncrBy(ctx, key, int64(len(results)-1)).Result(); err != nil {
+		if len(done) > 1 {
+			if n, err = c.rdb.IncrBy(ctx, key, int64(len(done)-1)).Result(); err != nil {
 				return false, fmt.Errorf("batch counter: %w", err)
 			}
 		}

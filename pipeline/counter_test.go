@@ -27,13 +27,14 @@ func TestBatchCounterSaysDoneAtTheLastBatchAndSurvivesALostCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	lay, _ := jobs.NewLayout("out", "night")
+	store, _ := jobs.NewStore(b, jobs.Ref{OutputURL: url, Prefix: "out", ID: "night"})
+	lay := store.Layout()
 	finish := func(i int) bool { // a worker writes batch i's results, then counts it
 		t.Helper()
 		if err := b.Write(ctx, lay.Results(i), []byte("{}\n"), ""); err != nil {
 			t.Fatal(err)
 		}
-		all, err := c.Done(ctx, url, b, lay, 6)
+		all, err := c.Done(ctx, store, 6)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,8 +64,8 @@ func TestBatchCounterSaysDoneAtTheLastBatchAndSurvivesALostCount(t *testing.T) {
 		t.Fatal("not done after the last batch")
 	}
 	// Another job in the same bucket has its own count.
-	other, _ := jobs.NewLayout("out", "other")
-	if all, err := c.Done(ctx, url, b, other, 2); err != nil || all {
+	other, _ := jobs.NewStore(b, jobs.Ref{OutputURL: url, Prefix: "out", ID: "other"})
+	if all, err := c.Done(ctx, other, 2); err != nil || all {
 		t.Fatalf("other job: %v, %v after its first batch of 2", all, err)
 	}
 }

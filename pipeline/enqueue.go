@@ -9,7 +9,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -42,21 +41,17 @@ func Enqueue(ctx context.Context, spec jobs.Spec, client *asynq.Client) (Enqueue
 	if err := spec.Validate(); err != nil {
 		return rep, err
 	}
-	out, err := storage.Open(ctx, spec.OutputURL)
+	store, err := jobs.OpenStore(ctx, spec.Ref())
 	if err != nil {
 		return rep, err
 	}
-	defer out.Close()
-	lay, err := jobs.NewLayout(spec.OutputPrefix, spec.ID)
-	if err != nil {
-		return rep, err
-	}
-	man, err := readManifest(ctx, out, lay)
+	defer store.Close()
+	man, err := store.ReadManifest(ctx)
 	switch {
 	case err == nil:
 		rep.Resumed = true
 	case errors.Is(err, storage.ErrNotFound):
-		man, err = snapshot(ctx, spec, out, lay)
+		man, err = snapshot(ctx, spec, store)
 		if err != nil {
 			return rep, err
 		}
@@ -64,21 +59,16 @@ func Enqueue(ctx context.Context, spec jobs.Spec, client *asynq.Client) (Enqueue
 		return rep, err
 	}
 	rep.Images, rep.Batches = man.Images, len(man.Batches)
-	done, err := doneBatches(ctx, out, lay)
+	done, err := store.DoneBatches(ctx)
 	if err != nil {
 		return rep, err
 	}
 	for i := range man.Batches {
-		if done[i] {
+		if _, ok := done[i]; ok {
 			rep.Done++
 			continue
 		}
-		task, err := jobs.NewTask(jobs.Batch{JobID: spec.ID, Index: i, OutputURL: spec.OutputURL, OutputPrefix: spec.OutputPrefix})
-		if err != nil {
-			return rep, err
-		}
-		_, err = client.EnqueueContext(ctx, task, asynq.TaskID(jobs.TaskID(spec.ID, i)), asynq.Queue(spec.Queue),
-			asynq.MaxRetry(spec.MaxRetry), asynq.Timeout(TaskTimeout))
+		err := enqueueBatch(ctx, client, spec, i)
 		switch {
 		case errors.Is(err, asynq.ErrTaskIDConflict):
 			rep.InQueue++
@@ -91,9 +81,20 @@ func Enqueue(ctx context.Context, spec jobs.Spec, client *asynq.Client) (Enqueue
 	return rep, nil
 }
 
+// enqueueBatch queues batch i of the job under its deterministic task ID.
+func enqueueBatch(ctx context.Context, client *asynq.Client, spec jobs.Spec, i int) error {
+	task, err := jobs.NewTask(jobs.Batch{JobID: spec.ID, Index: i, OutputURL: spec.OutputURL, OutputPrefix: spec.OutputPrefix})
+	if err != nil {
+		return err
+	}
+	_, err = client.EnqueueContext(ctx, task, asynq.TaskID(jobs.TaskID(spec.ID, i)), asynq.Queue(spec.Queue),
+		asynq.MaxRetry(spec.MaxRetry), asynq.Timeout(TaskTimeout))
+	return err
+}
+
 // snapshot lists the input and writes spec, batch manifests and, last, the
 // manifest index (its presence means the snapshot is complete).
-func snapshot(ctx context.Context, spec jobs.Spec, out *storage.Bucket, lay jobs.Layout) (jobs.Manifest, error) {
+func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store) (jobs.Manifest, error) {
 	in, err := storage.Open(ctx, spec.InputURL)
 	if err != nil {
 		return jobs.Manifest{}, err
@@ -110,7 +111,7 @@ func snapshot(ctx context.Context, spec jobs.Spec, out *storage.Bucket, lay jobs
 	if len(objs) == 0 {
 		return jobs.Manifest{}, fmt.Errorf("job %s: no objects under %s%s match", spec.ID, spec.InputURL, prefix)
 	}
-	if err := writeJSON(ctx, out, lay.Spec(), spec); err != nil {
+	if err := store.WriteSpec(ctx, spec); err != nil {
 		return jobs.Manifest{}, err
 	}
 	man := jobs.Manifest{JobID: spec.ID, Images: len(objs), Created: time.Now().UTC().Format(time.RFC3339)}
@@ -120,49 +121,10 @@ func snapshot(ctx context.Context, spec jobs.Spec, out *storage.Bucket, lay jobs
 		for j, o := range batch {
 			keys[j] = o.Key
 		}
-		if err := writeJSON(ctx, out, lay.ManifestBatch(i), keys); err != nil {
+		if err := store.WriteBatchKeys(ctx, i, keys); err != nil {
 			return jobs.Manifest{}, err
 		}
 		man.Batches = append(man.Batches, len(keys))
 	}
-	return man, writeJSON(ctx, out, lay.Manifest(), man)
-}
-
-func readManifest(ctx context.Context, out *storage.Bucket, lay jobs.Layout) (jobs.Manifest, error) {
-	var m jobs.Manifest
-	return m, readJSON(ctx, out, lay.Manifest(), &m)
-}
-
-// doneBatches lists the results folder.
-func doneBatches(ctx context.Context, out *storage.Bucket, lay jobs.Layout) (map[int]bool, error) {
-	objs, err := out.List(ctx, lay.ResultsDir(), storage.Filter{})
-	if err != nil {
-		return nil, err
-	}
-	done := make(map[int]bool, len(objs))
-	for _, o := range objs {
-		if i, ok := jobs.BatchIndex(o.Key); ok {
-			done[i] = true
-		}
-	}
-	return done, nil
-}
-
-func writeJSON(ctx context.Context, b *storage.Bucket, key string, v any) error {
-	data, err := json.MarshalIndent(v, "", " ")
-	if err != nil {
-		return err
-	}
-	return b.Write(ctx, key, data, "application/json")
-}
-
-func readJSON(ctx context.Context, b *storage.Bucket, key string, v any) error {
-	data, err := b.Read(ctx, key, 0)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("parse %s: %w", key, err)
-	}
-	return nil
+	return man, store.WriteManifest(ctx, man)
 }

@@ -49,7 +49,7 @@ func TestEnqueueResumesFromTheManifest(t *testing.T) {
 	if err != nil || rep.Images != 10 || rep.Done != 2 || rep.Queued != 2 {
 		t.Fatalf("resume %+v %v", rep, err)
 	}
-	p, err := pipeline.Status(ctx, url, "out", "resume")
+	p, err := pipeline.Status(ctx, jobs.Ref{OutputURL: url, Prefix: "out", ID: "resume"})
 	if err != nil || p.DoneImages != 6 || p.PendingImages != 4 || p.Done() {
 		t.Fatalf("status %+v %v", p, err)
 	}

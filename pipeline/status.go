@@ -8,7 +8,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/storage"
 )
 
 // Progress is a job's state as the output bucket shows it.
@@ -31,40 +30,38 @@ type Progress struct {
 func (p Progress) Done() bool { return p.DoneBatches == p.Batches }
 
 // Status reads a job's progress.
-func Status(ctx context.Context, outURL, prefix, id string) (Progress, error) {
-	p := Progress{JobID: id}
-	out, lay, err := openJob(ctx, outURL, prefix, id)
+func Status(ctx context.Context, ref jobs.Ref) (Progress, error) {
+	p := Progress{JobID: ref.ID}
+	store, err := jobs.OpenStore(ctx, ref)
 	if err != nil {
 		return p, err
 	}
-	defer out.Close()
-	man, err := readManifest(ctx, out, lay)
+	defer store.Close()
+	man, err := store.ReadManifest(ctx)
 	if err != nil {
 		return p, err
 	}
 	p.Images, p.Batches = man.Images, len(man.Batches)
 	p.Started, _ = time.Parse(time.RFC3339, man.Created)
-	results, err := out.List(ctx, lay.ResultsDir(), storage.Filter{})
+	done, err := store.DoneBatches(ctx)
 	if err != nil {
 		return p, err
 	}
-	done := map[int]bool{}
-	for _, o := range results {
-		if i, ok := jobs.BatchIndex(o.Key); ok && i < len(man.Batches) {
-			done[i] = true
+	for i, t := range done {
+		if i < len(man.Batches) {
 			p.DoneBatches++
 			p.DoneImages += man.Batches[i]
-			if o.ModTime.After(p.LastResult) {
-				p.LastResult = o.ModTime
+			if t.After(p.LastResult) {
+				p.LastResult = t
 			}
 		}
 	}
-	p.Failures, err = failures(ctx, out, lay)
+	p.Failures, err = store.Failures(ctx)
 	if err != nil {
 		return p, err
 	}
 	for _, f := range p.Failures {
-		if !done[f.Batch] && f.Batch < len(man.Batches) {
+		if _, ok := done[f.Batch]; !ok && f.Batch < len(man.Batches) {
 			p.FailedBatches++
 			p.FailedImages += man.Batches[f.Batch]
 		}
@@ -74,84 +71,51 @@ func Status(ctx context.Context, outURL, prefix, id string) (Progress, error) {
 		p.ImagesPerSec = float64(p.DoneImages) / el
 		p.ETA = time.Duration(float64(p.PendingImages) / p.ImagesPerSec * float64(time.Second))
 	}
-	p.Summarized, err = out.Exists(ctx, lay.Summary())
+	p.Summarized, err = store.Summarized(ctx)
 	return p, err
-}
-
-func failures(ctx context.Context, out *storage.Bucket, lay jobs.Layout) ([]jobs.Failure, error) {
-	objs, err := out.List(ctx, lay.FailuresDir(), storage.Filter{})
-	if err != nil {
-		return nil, err
-	}
-	var fs []jobs.Failure
-	for _, o := range objs {
-		var f jobs.Failure
-		if err := readJSON(ctx, out, o.Key, &f); err != nil {
-			if errors.Is(err, storage.ErrNotFound) { // removed since the listing
-				continue
-			}
-			return nil, err
-		}
-		fs = append(fs, f)
-	}
-	return fs, nil
 }
 
 // Retry re-queues every batch in the job's failure list that has no results,
 // removing its old task from Asynq first (an archived task keeps its ID), and
 // clears its failure entry. It returns the batches re-queued.
-func Retry(ctx context.Context, outURL, prefix, id string, client *asynq.Client, insp *asynq.Inspector) ([]int, error) {
-	out, lay, err := openJob(ctx, outURL, prefix, id)
+func Retry(ctx context.Context, ref jobs.Ref, client *asynq.Client, insp *asynq.Inspector) ([]int, error) {
+	store, err := jobs.OpenStore(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	defer out.Close()
-	var spec jobs.Spec
-	if err := readJSON(ctx, out, lay.Spec(), &spec); err != nil {
-		return nil, err
-	}
-	fs, err := failures(ctx, out, lay)
+	defer store.Close()
+	spec, err := store.ReadSpec(ctx)
 	if err != nil {
 		return nil, err
 	}
-	done, err := doneBatches(ctx, out, lay)
+	spec.OutputURL, spec.OutputPrefix = ref.OutputURL, ref.Prefix // as the operator reaches the bucket
+	fs, err := store.Failures(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done, err := store.DoneBatches(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var requeued []int
 	for _, f := range fs {
-		if done[f.Batch] {
-			if err := out.Delete(ctx, lay.Failure(f.Batch)); err != nil {
+		if _, ok := done[f.Batch]; ok {
+			if err := store.DeleteFailure(ctx, f.Batch); err != nil {
 				return requeued, err
 			}
 			continue
 		}
-		tid := jobs.TaskID(id, f.Batch)
+		tid := jobs.TaskID(spec.ID, f.Batch)
 		if err := insp.DeleteTask(spec.Queue, tid); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
 			return requeued, err // an active task cannot be deleted: it is being worked on
 		}
-		task, err := jobs.NewTask(jobs.Batch{JobID: id, Index: f.Batch, OutputURL: outURL, OutputPrefix: prefix})
-		if err != nil {
+		if err := enqueueBatch(ctx, client, spec, f.Batch); err != nil {
 			return requeued, err
 		}
-		if _, err := client.EnqueueContext(ctx, task, asynq.TaskID(tid), asynq.Queue(spec.Queue),
-			asynq.MaxRetry(spec.MaxRetry), asynq.Timeout(TaskTimeout)); err != nil {
-			return requeued, err
-		}
-		if err := out.Delete(ctx, lay.Failure(f.Batch)); err != nil {
+		if err := store.DeleteFailure(ctx, f.Batch); err != nil {
 			return requeued, err
 		}
 		requeued = append(requeued, f.Batch)
 	}
 	return requeued, nil
-}
-
-// openJob opens a job's output bucket and its layout; the caller closes the bucket.
-func openJob(ctx context.Context, outURL, prefix, id string) (*storage.Bucket, jobs.Layout, error) {
-	lay, err := jobs.NewLayout(prefix, id)
-	if err != nil {
-		return nil, lay, err
-	}
-	out, err := storage.Open(ctx, outURL)
-	return out, lay, err
 }

@@ -134,8 +134,8 @@ func (s *BatchStats) Add(r Record, line []byte, threshold float64) {
 
 // statsFromResults recomputes a batch's stats from its results, for a batch
 // whose stats object is missing (written by an older worker).
-func statsFromResults(ctx context.Context, out *storage.Bucket, key string, threshold float64) (*BatchStats, error) {
-	data, err := out.Read(ctx, key, 0)
+func statsFromResults(ctx context.Context, store *jobs.Store, i int, threshold float64) (*BatchStats, error) {
+	data, err := store.ReadResults(ctx, i)
 	if err != nil {
 		return nil, err
 	}
@@ -145,48 +145,76 @@ func statsFromResults(ctx context.Context, out *storage.Bucket, key string, thre
 	for sc.Scan() {
 		var r Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", key, err)
+			return nil, fmt.Errorf("parse %s: %w", store.Layout().Results(i), err)
 		}
 		st.Add(r, sc.Bytes(), threshold)
 	}
 	return st, sc.Err()
 }
 
+// batchStats reads batch i's stats, or recounts them from its results.
+func batchStats(ctx context.Context, store *jobs.Store, i int, threshold float64) (*BatchStats, error) {
+	data, err := store.ReadStats(ctx, i)
+	if errors.Is(err, storage.ErrNotFound) {
+		return statsFromResults(ctx, store, i, threshold)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := DecodeBatchStats(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", store.Layout().Stats(i), err)
+	}
+	return st, nil
+}
+
 // Finish writes summary.json and review.jsonl if every batch of the job has
 // results; it reports whether it did. Writing twice (two workers finishing
 // the last batches together) gives the same content.
-func Finish(ctx context.Context, out *storage.Bucket, lay jobs.Layout, spec jobs.Spec) (bool, error) {
-	man, err := readManifest(ctx, out, lay)
+func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error) {
+	man, err := store.ReadManifest(ctx)
 	if err != nil {
 		return false, err
 	}
-	results, err := out.List(ctx, lay.ResultsDir(), storage.Filter{})
+	done, err := store.DoneBatches(ctx)
 	if err != nil {
 		return false, err
 	}
-	if len(results) < len(man.Batches) {
+	if len(done) < len(man.Batches) {
 		return false, nil
 	}
 	s := Summary{JobID: spec.ID, Images: man.Images, ErrorReasons: map[string]int{}, Classes: map[string]int{},
 		Samplers: map[string]int{}, Models: map[string]int{}, Providers: map[string]int{},
 		ReviewThreshold: spec.ReviewThreshold, Started: man.Created}
+	review, err := s.mergeBatches(ctx, store, len(man.Batches), spec.ReviewThreshold)
+	if err != nil {
+		return false, err
+	}
+	if plan, err := store.ReadPlan(ctx); err == nil {
+		s.Plan = plan
+	}
+	var last time.Time
+	for _, t := range done {
+		if t.After(last) {
+			last = t
+		}
+	}
+	s.Finished = last.UTC().Format(time.RFC3339)
+	if start, err := time.Parse(time.RFC3339, man.Created); err == nil && last.After(start) {
+		s.ImagesPerSec = float64(s.Images) / last.Sub(start).Seconds()
+	}
+	return true, store.WriteSummary(ctx, s, review)
+}
+
+// mergeBatches adds every batch's stats to s and returns the review lines.
+func (s *Summary) mergeBatches(ctx context.Context, store *jobs.Store, batches int, threshold float64) ([]byte, error) {
 	var review bytes.Buffer
 	var maxProbs []float64
 	var entSum float64
-	for i := range man.Batches {
-		var st *BatchStats
-		data, err := out.Read(ctx, lay.Stats(i), 0)
-		if err == nil {
-			st, err = DecodeBatchStats(data)
-			if err != nil {
-				err = fmt.Errorf("%s: %w", lay.Stats(i), err)
-			}
-		}
-		if errors.Is(err, storage.ErrNotFound) {
-			st, err = statsFromResults(ctx, out, lay.Results(i), spec.ReviewThreshold)
-		}
+	for i := range batches {
+		st, err := batchStats(ctx, store, i, threshold)
 		if err != nil {
-			return false, fmt.Errorf("batch %d stats: %w", i, err)
+			return nil, fmt.Errorf("batch %d stats: %w", i, err)
 		}
 		s.merge(st)
 		maxProbs = append(maxProbs, st.MaxProbs...)
@@ -200,23 +228,7 @@ func Finish(ctx context.Context, out *storage.Bucket, lay jobs.Layout, spec jobs
 		q := func(f float64) float64 { return maxProbs[int(f*float64(len(maxProbs)-1))] }
 		s.MaxProbQuantiles = map[string]float64{"p10": q(0.1), "p50": q(0.5), "p90": q(0.9)}
 	}
-	if plan, err := out.Read(ctx, lay.Plan(), 0); err == nil {
-		s.Plan = plan
-	}
-	var last time.Time
-	for _, o := range results {
-		if o.ModTime.After(last) {
-			last = o.ModTime
-		}
-	}
-	s.Finished = last.UTC().Format(time.RFC3339)
-	if start, err := time.Parse(time.RFC3339, man.Created); err == nil && last.After(start) {
-		s.ImagesPerSec = float64(s.Images) / last.Sub(start).Seconds()
-	}
-	if err := out.Write(ctx, lay.Review(), review.Bytes(), "application/x-ndjson"); err != nil {
-		return false, err
-	}
-	return true, writeJSON(ctx, out, lay.Summary(), s)
+	return review.Bytes(), nil
 }
 
 func (s *Summary) merge(b *BatchStats) {

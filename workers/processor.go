@@ -19,7 +19,7 @@ import (
 
 	"github.com/didicm/didicm/classify"
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/ort"
+	"github.com/didicm/didicm/model"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/plan"
 	"github.com/didicm/didicm/storage"
@@ -38,17 +38,17 @@ type Processor struct {
 	MemoryBudget int64
 	// ActivationBytes is the model's probed memory per row (0: planner default).
 	ActivationBytes int64
-	// MaxMicroBatch caps the images per model call (CP), which is also the
-	// chunk fetched and decoded while the previous one is scored. Zero means
-	// 64: on this CPU model throughput is flat from 32 to 256 rows, and
-	// smaller chunks overlap better; GPUs want larger calls.
-	MaxMicroBatch int
+	// MaxImagesPerCall caps the images per model call, which is also the
+	// chunk fetched and decoded while the previous one is scored (CL calls
+	// hold this many images times the chains). Zero means
+	// DefaultMaxImagesPerCall.
+	MaxImagesPerCall int
 	// DecodeWorkers bounds concurrent decoding. Zero means GOMAXPROCS.
 	DecodeWorkers int
 	// OpenBucket opens storage by URL. Nil means storage.Open.
 	OpenBucket func(ctx context.Context, url string) (*storage.Bucket, error)
-	// Counter says when a job may be complete (Serve sets it). Nil means
-	// list the output bucket after every batch.
+	// Counter says when a job may be complete. Nil means list the output
+	// bucket after every batch.
 	Counter *pipeline.BatchCounter
 	// Name identifies this worker in failure records.
 	Name    string
@@ -57,8 +57,20 @@ type Processor struct {
 
 	mu      sync.Mutex
 	buckets map[string]*storage.Bucket
-	specs   map[string]jobs.Spec // by jobKey
-	batches map[string]int       // by jobKey: batches in the manifest
+	jobs    map[string]*openJob // by jobs.Ref.Key
+}
+
+// DefaultMaxImagesPerCall is the images per model call when
+// Processor.MaxImagesPerCall is zero: on the shipped model's CPU runs
+// throughput is flat from 32 to 256 rows and smaller chunks overlap decoding
+// better (docs/benchmarks.md); GPUs want larger calls.
+const DefaultMaxImagesPerCall = 64
+
+// openJob is what a worker keeps of a job between its batches.
+type openJob struct {
+	store   *jobs.Store
+	spec    jobs.Spec
+	batches int // in the manifest; 0 until read
 }
 
 var _ asynq.Handler = (*Processor)(nil)
@@ -89,49 +101,64 @@ func (p *Processor) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return fmt.Errorf("job %s batch %d (attempt %d of %d): %w", b.JobID, b.Index, retried+1, maxRetry+1, err)
 }
 
+// run is one batch: load it, score it, store it, and finish the job if it
+// was the last.
 func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	p.Log.Debug("batch start", "job", b.JobID, "batch", b.Index, "worker", p.Name)
-	out, err := p.bucket(ctx, b.OutputURL)
+	job, err := p.job(ctx, jobs.RefOf(b))
 	if err != nil {
 		return err
 	}
-	lay, err := jobs.NewLayout(b.OutputPrefix, b.JobID)
-	if err != nil {
-		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)
+	keys, err := job.store.ReadBatchKeys(ctx, b.Index)
+	if errors.Is(err, storage.ErrNotFound) {
+		return jobs.Permanent(err)
 	}
-	spec, err := p.spec(ctx, b.OutputURL, out, lay)
 	if err != nil {
 		return err
 	}
-	sha, ver, provider := p.Model.Identity()
-	if spec.ModelSHA256 != "" && spec.ModelSHA256 != sha {
-		return fmt.Errorf("job wants model %s, this worker has %s: %w", spec.ModelSHA256, sha, asynq.SkipRetry)
-	}
-	var keys []string
-	if err := readJSON(ctx, out, lay.ManifestBatch(b.Index), &keys); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			err = fmt.Errorf("%v: %w", err, asynq.SkipRetry)
-		}
+	res, err := p.score(ctx, job.spec, b, keys)
+	if err != nil {
 		return err
 	}
+	if err := p.store(ctx, job.store, b.Index, res); err != nil {
+		return err
+	}
+	p.Log.Debug("batch done", "job", b.JobID, "batch", b.Index, "images", len(keys), "worker", p.Name,
+		"fetch", res.timings.Fetch, "prepare", res.timings.Prepare, "score", res.timings.Score)
+	p.maybeFinish(ctx, job)
+	return nil
+}
+
+// scored is one batch's output before it is stored.
+type scored struct {
+	results []byte // JSON Lines, one record per image
+	stats   *pipeline.BatchStats
+	timings classify.Timings
+	plan    *plan.Plan // nil unless the planner chose
+}
+
+// score classifies the batch's images. An unreadable image is an error
+// record; a storage fault fails the batch (it is retried).
+func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, keys []string) (scored, error) {
 	in, err := p.bucket(ctx, spec.InputURL)
 	if err != nil {
-		return err
+		return scored{}, err
 	}
 	eng, decision, err := p.engine(spec, len(keys))
 	if err != nil {
-		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)
+		return scored{}, jobs.Permanent(err)
 	}
+	sha, ver, provider := p.Model.Identity()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	stats := pipeline.NewBatchStats()
+	out := scored{stats: pipeline.NewBatchStats(), plan: decision}
 	var fetchErr error
 	var fetchMu sync.Mutex
 	chunk := eng.Options().MicroBatch // images per model call (CP, softmax)
 	if eng.Options().Sampler == "cl" {
 		chunk = max(1, chunk/spec.Chains) // CL's micro-batch counts chain rows
 	}
-	timings, err := eng.Stream(ctx, len(keys), chunk, func(ctx context.Context, i int) classify.Item {
+	out.timings, err = eng.Stream(ctx, len(keys), chunk, func(ctx context.Context, i int) classify.Item {
 		data, err := in.Read(ctx, keys[i], spec.MaxBytes)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrTooLarge) {
 			fetchMu.Lock() // a storage fault, not a property of the image: retry the batch
@@ -151,76 +178,82 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 		if err := enc.Encode(rec); err != nil {
 			return err
 		}
-		stats.Add(rec, buf.Bytes()[from:], spec.ReviewThreshold)
+		out.stats.Add(rec, buf.Bytes()[from:], spec.ReviewThreshold)
 		return nil
 	})
 	if err == nil {
 		err = fetchErr
 	}
-	if err != nil {
-		return err
-	}
-	p.Metrics.Stage.WithLabelValues("fetch").Observe(timings.Fetch.Seconds())
-	p.Metrics.Stage.WithLabelValues("prepare").Observe(timings.Prepare.Seconds())
-	p.Metrics.Stage.WithLabelValues("score").Observe(timings.Score.Seconds())
+	out.results = buf.Bytes()
+	return out, err
+}
+
+// store writes the batch's stats and then its results (which mark it done),
+// takes it off the failure list and records the plan of the job's first batch.
+func (p *Processor) store(ctx context.Context, store *jobs.Store, i int, res scored) error {
+	p.Metrics.Stage.WithLabelValues("fetch").Observe(res.timings.Fetch.Seconds())
+	p.Metrics.Stage.WithLabelValues("prepare").Observe(res.timings.Prepare.Seconds())
+	p.Metrics.Stage.WithLabelValues("score").Observe(res.timings.Score.Seconds())
 	start := time.Now()
-	// Stats first: results are what marks the batch done.
-	statsData, err := stats.Encode()
+	stats, err := res.stats.Encode()
 	if err != nil {
 		return err
 	}
-	if err := out.Write(ctx, lay.Stats(b.Index), statsData, "application/x-ndjson"); err != nil {
+	if err := store.WriteStats(ctx, i, stats); err != nil {
 		return err
 	}
-	if err := out.Write(ctx, lay.Results(b.Index), buf.Bytes(), "application/x-ndjson"); err != nil {
+	if err := store.WriteResults(ctx, i, res.results); err != nil {
 		return err
 	}
 	p.Metrics.Stage.WithLabelValues("write").Observe(time.Since(start).Seconds())
-	if err := out.Delete(ctx, lay.Failure(b.Index)); err != nil {
-		p.Log.Warn("remove stale failure entry", "job", b.JobID, "batch", b.Index, "err", err)
+	if err := store.DeleteFailure(ctx, i); err != nil {
+		p.Log.Warn("remove stale failure entry", "job", store.Ref.ID, "batch", i, "err", err)
 	}
-	p.Log.Debug("batch done", "job", b.JobID, "batch", b.Index, "images", len(keys), "worker", p.Name,
-		"fetch", timings.Fetch, "prepare", timings.Prepare, "score", timings.Score)
-	p.writePlanOnce(ctx, out, lay, decision)
-	if !p.mayBeComplete(ctx, b, out, lay) {
-		return nil
-	}
-	wrote, err := pipeline.Finish(ctx, out, lay, spec)
-	if err != nil {
-		p.Log.Warn("job summary", "job", b.JobID, "err", err) // the batch itself is done
-	} else if wrote {
-		p.Log.Info("job finished", "job", b.JobID, "summary", lay.Summary())
+	if res.plan != nil {
+		if _, err := store.WritePlanOnce(ctx, planRecord(p.Name, res.plan)); err != nil {
+			p.Log.Warn("write plan", "job", store.Ref.ID, "err", err)
+		}
 	}
 	return nil
 }
 
+// maybeFinish writes the job's summary if this was its last batch. The
+// batch itself is done whatever happens here.
+func (p *Processor) maybeFinish(ctx context.Context, job *openJob) {
+	if !p.mayBeComplete(ctx, job) {
+		return
+	}
+	wrote, err := pipeline.Finish(ctx, job.store, job.spec)
+	if err != nil {
+		p.Log.Warn("job summary", "job", job.spec.ID, "err", err)
+	} else if wrote {
+		p.Log.Info("job finished", "job", job.spec.ID, "summary", job.store.Layout().Summary())
+	}
+}
+
 // mayBeComplete counts the batch and says whether the job may be complete;
 // when the count cannot be had, it says yes and Finish lists the bucket.
-func (p *Processor) mayBeComplete(ctx context.Context, b jobs.Batch, out *storage.Bucket, lay jobs.Layout) bool {
+func (p *Processor) mayBeComplete(ctx context.Context, job *openJob) bool {
 	if p.Counter == nil {
 		return true
 	}
-	key := jobKey(b.OutputURL, lay)
 	p.mu.Lock()
-	total, ok := p.batches[key]
+	total := job.batches
 	p.mu.Unlock()
-	if !ok {
-		var man jobs.Manifest
-		if err := readJSON(ctx, out, lay.Manifest(), &man); err != nil {
-			p.Log.Warn("read manifest for the batch count", "job", b.JobID, "err", err)
+	if total == 0 {
+		man, err := job.store.ReadManifest(ctx)
+		if err != nil {
+			p.Log.Warn("read manifest for the batch count", "job", job.spec.ID, "err", err)
 			return true
 		}
 		total = len(man.Batches)
 		p.mu.Lock()
-		if p.batches == nil {
-			p.batches = map[string]int{}
-		}
-		p.batches[key] = total
+		job.batches = total
 		p.mu.Unlock()
 	}
-	all, err := p.Counter.Done(ctx, b.OutputURL, out, lay, total)
+	all, err := p.Counter.Done(ctx, job.store, total)
 	if err != nil {
-		p.Log.Warn("count finished batches; listing the bucket instead", "job", b.JobID, "err", err)
+		p.Log.Warn("count finished batches; listing the bucket instead", "job", job.spec.ID, "err", err)
 		return true
 	}
 	return all
@@ -236,10 +269,10 @@ func (p *Processor) engine(spec jobs.Spec, images int) (*classify.Engine, *plan.
 	}
 	meta := p.Model.Metadata()
 	var decision *plan.Plan
-	if meta.Kind == "score" {
+	if meta.Kind == model.Score {
 		d, err := plan.Decide(plan.Request{NumClasses: meta.NumClasses(), Images: images, Steps: spec.Steps,
 			Chains: spec.Chains, Budget: p.MemoryBudget, ActivationBytes: p.ActivationBytes,
-			InputBytes: int64(4 * meta.InputSize()), Force: spec.Sampler, MaxMicroBatch: p.maxMicroBatch(spec)})
+			InputBytes: int64(4 * meta.InputSize()), Force: spec.Sampler, MaxMicroBatch: p.maxRowsPerCall(spec)})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -249,10 +282,11 @@ func (p *Processor) engine(spec jobs.Spec, images int) (*classify.Engine, *plan.
 	return eng, decision, err
 }
 
-func (p *Processor) maxMicroBatch(spec jobs.Spec) int {
-	m := p.MaxMicroBatch
+// maxRowsPerCall is the planner's cap on rows per model call.
+func (p *Processor) maxRowsPerCall(spec jobs.Spec) int {
+	m := p.MaxImagesPerCall
 	if m <= 0 {
-		m = 64
+		m = DefaultMaxImagesPerCall
 	}
 	if spec.Sampler == "cl" {
 		m *= spec.Chains // CL's micro-batch counts chain rows
@@ -260,19 +294,11 @@ func (p *Processor) maxMicroBatch(spec jobs.Spec) int {
 	return m
 }
 
-func (p *Processor) writePlanOnce(ctx context.Context, out *storage.Bucket, lay jobs.Layout, d *plan.Plan) {
-	if d == nil {
-		return
-	}
-	if ok, err := out.Exists(ctx, lay.Plan()); err != nil || ok {
-		return
-	}
-	data, _ := json.MarshalIndent(map[string]any{"worker": p.Name, "sampler": d.Sampler, "micro_batch": d.MicroBatch,
+// planRecord is plan.json: the sampler decision and who made it.
+func planRecord(worker string, d *plan.Plan) map[string]any {
+	return map[string]any{"worker": worker, "sampler": d.Sampler, "micro_batch": d.MicroBatch,
 		"steps": d.Steps, "chains": d.Chains, "nfe_per_image": d.NFE, "reasons": d.Reasons, "costs": d.Costs,
-		"budget_bytes": d.Request.Budget, "activation_bytes": d.Request.ActivationBytes}, "", " ")
-	if err := out.Write(ctx, lay.Plan(), data, "application/json"); err != nil {
-		p.Log.Warn("write plan", "err", err)
-	}
+		"budget_bytes": d.Request.Budget, "activation_bytes": d.Request.ActivationBytes}
 }
 
 func (p *Processor) recordFailure(b jobs.Batch, cause error, attempts int) error {
@@ -282,13 +308,12 @@ func (p *Processor) recordFailure(b jobs.Batch, cause error, attempts int) error
 	if err != nil {
 		return err
 	}
-	lay, err := jobs.NewLayout(b.OutputPrefix, b.JobID)
+	store, err := jobs.NewStore(out, jobs.RefOf(b))
 	if err != nil {
 		return err
 	}
-	data, _ := json.MarshalIndent(jobs.Failure{Batch: b.Index, Error: cause.Error(), Attempts: attempts, Final: true,
-		Time: time.Now().UTC().Format(time.RFC3339), Worker: p.Name}, "", " ")
-	return out.Write(ctx, lay.Failure(b.Index), data, "application/json")
+	return store.WriteFailure(ctx, jobs.Failure{Batch: b.Index, Error: cause.Error(), Attempts: attempts, Final: true,
+		Time: time.Now().UTC().Format(time.RFC3339), Worker: p.Name})
 }
 
 func (p *Processor) bucket(ctx context.Context, url string) (*storage.Bucket, error) {
@@ -303,7 +328,7 @@ func (p *Processor) bucket(ctx context.Context, url string) (*storage.Bucket, er
 	}
 	b, err := open(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, asynq.SkipRetry) // a malformed URL stays malformed
+		return nil, jobs.Permanent(err) // a malformed URL stays malformed
 	}
 	if p.buckets == nil {
 		p.buckets = map[string]*storage.Bucket{}
@@ -312,34 +337,41 @@ func (p *Processor) bucket(ctx context.Context, url string) (*storage.Bucket, er
 	return b, nil
 }
 
-func (p *Processor) spec(ctx context.Context, url string, out *storage.Bucket, lay jobs.Layout) (jobs.Spec, error) {
-	key := jobKey(url, lay)
+// job returns the job's store and spec, read once per worker, and checks
+// that the job wants this worker's model.
+func (p *Processor) job(ctx context.Context, ref jobs.Ref) (*openJob, error) {
 	p.mu.Lock()
-	s, ok := p.specs[key]
+	j, ok := p.jobs[ref.Key()]
 	p.mu.Unlock()
-	if ok {
-		return s, nil
-	}
-	if err := readJSON(ctx, out, lay.Spec(), &s); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			err = fmt.Errorf("%v: %w", err, asynq.SkipRetry)
+	if !ok {
+		out, err := p.bucket(ctx, ref.OutputURL)
+		if err != nil {
+			return nil, err
 		}
-		return s, err
+		store, err := jobs.NewStore(out, ref)
+		if err != nil {
+			return nil, jobs.Permanent(err)
+		}
+		spec, err := store.ReadSpec(ctx)
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, jobs.ErrMalformed) {
+			return nil, jobs.Permanent(err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		j = &openJob{store: store, spec: spec}
+		p.mu.Lock()
+		if p.jobs == nil {
+			p.jobs = map[string]*openJob{}
+		}
+		p.jobs[ref.Key()] = j
+		p.mu.Unlock()
 	}
-	if err := s.Validate(); err != nil { // validated on both ends: the bucket may hold anything
-		return s, fmt.Errorf("%s: %v: %w", lay.Spec(), err, asynq.SkipRetry)
+	if sha, _, _ := p.Model.Identity(); j.spec.ModelSHA256 != "" && j.spec.ModelSHA256 != sha {
+		return nil, jobs.Permanent(fmt.Errorf("job wants model %s, this worker has %s", j.spec.ModelSHA256, sha))
 	}
-	p.mu.Lock()
-	if p.specs == nil {
-		p.specs = map[string]jobs.Spec{}
-	}
-	p.specs[key] = s
-	p.mu.Unlock()
-	return s, nil
+	return j, nil
 }
-
-// jobKey names a job across buckets: two buckets may hold the same prefix and ID.
-func jobKey(outputURL string, lay jobs.Layout) string { return outputURL + "\x00" + lay.Root }
 
 // Close releases the buckets.
 func (p *Processor) Close() {
@@ -350,18 +382,8 @@ func (p *Processor) Close() {
 	}
 }
 
-func readJSON(ctx context.Context, b *storage.Bucket, key string, v any) error {
-	data, err := b.Read(ctx, key, 0)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
-}
-
 // DefaultName is host-pid.
 func DefaultName() string {
 	h, _ := os.Hostname()
 	return fmt.Sprintf("%s-%d", h, os.Getpid())
 }
-
-var _ Model = (*ort.Model)(nil)

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/pipeline"
 )
 
 // ServerConfig configures a worker process.
@@ -64,12 +63,6 @@ func Serve(ctx context.Context, cfg ServerConfig, proc *Processor, reg *promethe
 			return time.Duration(math.Min(float64(maxDelay), float64(base)*math.Pow(2, float64(n))))
 		},
 	})
-	counter, err := pipeline.NewBatchCounter(cfg.Redis)
-	if err != nil {
-		return err
-	}
-	defer counter.Close()
-	proc.Counter = counter
 	mux := asynq.NewServeMux()
 	mux.Handle(jobs.TypeBatch, proc)
 	if err := srv.Start(mux); err != nil {

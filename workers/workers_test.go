@@ -98,7 +98,13 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	addr := redistest.Start(t)
-	return &harness{t: t, redis: asynq.RedisClientOpt{Addr: addr}, proc: &workers.Processor{Model: loadModel(t),
+	opt := asynq.RedisClientOpt{Addr: addr}
+	counter, err := pipeline.NewBatchCounter(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { counter.Close() })
+	return &harness{t: t, redis: opt, proc: &workers.Processor{Model: loadModel(t), Counter: counter,
 		Name: "test", Log: slog.New(slog.DiscardHandler), Metrics: workers.NewMetrics(prometheus.NewRegistry())}}
 }
 
@@ -135,7 +141,7 @@ func wait(t testing.TB, spec jobs.Spec) pipeline.Progress {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		p, err := pipeline.Status(context.Background(), spec.OutputURL, spec.OutputPrefix, spec.ID)
+		p, err := pipeline.Status(context.Background(), spec.Ref())
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			t.Fatal(err)
 		}
@@ -271,7 +277,11 @@ func checkSummaryWithoutStats(t *testing.T, b *storage.Bucket, lay jobs.Layout) 
 			t.Fatal(err)
 		}
 	}
-	if wrote, err := pipeline.Finish(ctx, b, lay, spec); !wrote || err != nil {
+	store, err := jobs.NewStore(b, spec.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrote, err := pipeline.Finish(ctx, store, spec); !wrote || err != nil {
 		t.Fatalf("Finish without stats: %v, %v", wrote, err)
 	}
 	for key, want := range before {
@@ -356,7 +366,7 @@ func TestTransientWriteFaultIsRetriedAndPermanentOneIsRedrivenByRetry(t *testing
 	c, insp := asynq.NewClient(h.redis), asynq.NewInspector(h.redis)
 	defer c.Close()
 	defer insp.Close()
-	requeued, err := pipeline.Retry(context.Background(), url, "", spec.ID, c, insp)
+	requeued, err := pipeline.Retry(context.Background(), jobs.Ref{OutputURL: url, ID: spec.ID}, c, insp)
 	if err != nil || len(requeued) != 1 || requeued[0] != 2 {
 		t.Fatalf("retry %v %v", requeued, err)
 	}

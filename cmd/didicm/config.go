@@ -43,12 +43,13 @@ type RedisConfig struct {
 
 // WorkerConfig configures `didicm worker`.
 type WorkerConfig struct {
-	Concurrency     int      `mapstructure:"concurrency"`
-	GCPercent       int      `mapstructure:"gc_percent"`
-	Queues          []string `mapstructure:"queues"`
-	ShutdownTimeout string   `mapstructure:"shutdown_timeout"`
-	MetricsAddr     string   `mapstructure:"metrics_addr"`
-	Name            string   `mapstructure:"name"`
+	Concurrency      int      `mapstructure:"concurrency"`
+	MaxImagesPerCall int      `mapstructure:"max_images_per_call"`
+	GCPercent        int      `mapstructure:"gc_percent"`
+	Queues           []string `mapstructure:"queues"`
+	ShutdownTimeout  string   `mapstructure:"shutdown_timeout"`
+	MetricsAddr      string   `mapstructure:"metrics_addr"`
+	Name             string   `mapstructure:"name"`
 }
 
 // JobConfig is the job that `didicm enqueue` sends (and `status`/`retry` name).
@@ -124,6 +125,7 @@ var defaults = map[string]any{
 	"log.format":                     "text",
 	"redis.url":                      "",
 	"worker.concurrency":             0,
+	"worker.max_images_per_call":     0,
 	"worker.gc_percent":              workers.DefaultGCPercent,
 	"worker.queues":                  []string{"default"},
 	"worker.shutdown_timeout":        "30s",
@@ -208,6 +210,7 @@ func (c *Config) validate() error {
 		sizeErr("sampler.memory_budget", c.Sampler.MemoryBudget),
 		sizeErr("limits.max_bytes", c.Limits.MaxBytes),
 		positive("worker.concurrency", c.Worker.Concurrency, 0, 1024),
+		positive("worker.max_images_per_call", c.Worker.MaxImagesPerCall, 0, 1<<16),
 		positive("worker.gc_percent", c.Worker.GCPercent, 25, 10000),
 		durationErr("worker.shutdown_timeout", c.Worker.ShutdownTimeout),
 		redisErr(c.Redis.URL),

@@ -22,6 +22,7 @@ import (
 
 	"github.com/didicm/didicm/classify"
 	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/model"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/pipeline"
@@ -169,7 +170,7 @@ func (a *app) waitDone(ctx context.Context, outURL, id string, werr <-chan error
 			return pipeline.Progress{}, fmt.Errorf("worker stopped early: %w", err)
 		case <-t.C:
 		}
-		p, err := pipeline.Status(ctx, outURL, "", id)
+		p, err := pipeline.Status(ctx, jobs.Ref{OutputURL: outURL, ID: id})
 		if err != nil {
 			return p, err
 		}

@@ -41,6 +41,11 @@ func (c *Config) redis() (asynq.RedisConnOpt, error) {
 	return asynq.ParseRedisURI(c.Redis.URL)
 }
 
+// ref locates the configured job.
+func (j JobConfig) ref() jobs.Ref {
+	return jobs.Ref{OutputURL: j.OutputURL, Prefix: j.OutputPrefix, ID: j.ID}
+}
+
 func (c *Config) jobSpec() (jobs.Spec, error) {
 	j, sc := c.Job, c.Sampler
 	s := jobs.Spec{ID: j.ID, InputURL: j.InputURL, InputPrefix: j.InputPrefix, Include: j.Include, Exclude: j.Exclude,
@@ -113,7 +118,7 @@ func (a *app) workerCmd() *cobra.Command {
 	addRedisFlag(f)
 	configFlag(f, "model", "model", "", "model file (default "+DefaultModel+")")
 	configFlag(f, "sampler.memory_budget", "memory-budget", "2GiB", "memory the sampler and model calls may use (planner)")
-	configFlag(f, "sampler.micro_batch", "micro-batch", 0, "most images per model call (0: 64; raise it on GPUs)")
+	configFlag(f, "worker.max_images_per_call", "max-images-per-call", 0, fmt.Sprintf("most images per model call (0: %d; raise it on GPUs)", workers.DefaultMaxImagesPerCall))
 	configFlag(f, "worker.concurrency", "concurrency", 0, "batches in flight (0: one per core on CPU, 2 on CUDA)")
 	configFlag(f, "worker.metrics_addr", "metrics-addr", ":9090", "serve /metrics and /healthz here (empty: off)")
 	configFlag(f, "worker.shutdown_timeout", "shutdown-timeout", "30s", "wait this long for in-flight batches on SIGTERM")
@@ -144,8 +149,13 @@ func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		name = workers.DefaultName()
 	}
 	// Every batch in flight plans within its share of the worker's budget.
+	counter, err := pipeline.NewBatchCounter(opt)
+	if err != nil {
+		return err
+	}
+	defer counter.Close()
 	proc := &workers.Processor{Model: m, MemoryBudget: size(a.cfg.Sampler.MemoryBudget) / int64(par.Concurrency), ActivationBytes: act,
-		MaxMicroBatch: a.cfg.Sampler.MicroBatch, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
+		MaxImagesPerCall: a.cfg.Worker.MaxImagesPerCall, Counter: counter, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
 	defer proc.Close()
 	queues := map[string]int{}
 	for _, q := range a.cfg.Worker.Queues {
@@ -167,7 +177,7 @@ func (a *app) statusCmd() *cobra.Command {
 			if j.ID == "" || j.OutputURL == "" {
 				return usageError{errors.New("status needs --job and --output")}
 			}
-			p, err := pipeline.Status(cmd.Context(), j.OutputURL, j.OutputPrefix, j.ID)
+			p, err := pipeline.Status(cmd.Context(), j.ref())
 			if err != nil {
 				return err
 			}
@@ -207,7 +217,7 @@ func (a *app) follow(ctx context.Context, p pipeline.Progress, every time.Durati
 			return p, ctx.Err()
 		case <-t.C:
 		}
-		next, err := pipeline.Status(ctx, j.OutputURL, j.OutputPrefix, j.ID)
+		next, err := pipeline.Status(ctx, j.ref())
 		if err != nil {
 			return p, err
 		}
@@ -249,7 +259,7 @@ func (a *app) retryCmd() *cobra.Command {
 			if err := client.Ping(); err != nil {
 				return fmt.Errorf("redis %s: %w", a.cfg.Redis.URL, err)
 			}
-			batches, err := pipeline.Retry(cmd.Context(), j.OutputURL, j.OutputPrefix, j.ID, client, insp)
+			batches, err := pipeline.Retry(cmd.Context(), j.ref(), client, insp)
 			fmt.Fprintf(a.stdout, "job %s: re-queued %d failed batches %v\n", j.ID, len(batches), batches)
 			return err
 		},
@@ -270,3 +280,7 @@ func (a *app) setGCPercent() int {
 	debug.SetGCPercent(a.cfg.Worker.GCPercent)
 	return a.cfg.Worker.GCPercent
 }
+
+// ort.Model is what the worker runs; checked here, where both are linked,
+// so that package workers builds without cgo.
+var _ workers.Model = (*ort.Model)(nil)

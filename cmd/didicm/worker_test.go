@@ -129,7 +129,7 @@ func TestJobSurvivesAWorkerKilledMidBatch(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // polling storage
 		var err error
-		if p, err = pipeline.Status(context.Background(), url, "out", "crash"); err != nil {
+		if p, err = pipeline.Status(context.Background(), jobs.Ref{OutputURL: url, Prefix: "out", ID: "crash"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,0 +1,233 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/didicm/didicm/storage"
+)
+
+// ErrMalformed marks a job object that is there but does not parse or
+// validate: reading it again gives the same answer.
+var ErrMalformed = errors.New("malformed job object")
+
+// Ref locates a job: its output bucket, the folder in it, and its ID. It is
+// everything a command needs to find a job's objects.
+type Ref struct {
+	OutputURL string
+	Prefix    string
+	ID        string
+}
+
+// Key names the job across buckets: two buckets may hold the same prefix and
+// ID, so the bucket URL is part of it. Use it for caches and Redis keys.
+func (r Ref) Key() string {
+	root, _ := storage.Join(r.Prefix, r.ID)
+	return r.OutputURL + "\x00" + root
+}
+
+// RefOf returns the job of a batch task.
+func RefOf(b Batch) Ref { return Ref{OutputURL: b.OutputURL, Prefix: b.OutputPrefix, ID: b.JobID} }
+
+// Store owns a job's objects in its output bucket. Producer, worker, status
+// and retry read and write a job only through it, so the layout (Layout) is
+// known in one place.
+type Store struct {
+	Ref    Ref
+	bucket *storage.Bucket
+	lay    Layout
+	owned  bool
+}
+
+// OpenStore opens the job's output bucket; Close closes it.
+func OpenStore(ctx context.Context, ref Ref) (*Store, error) {
+	lay, err := NewLayout(ref.Prefix, ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := storage.Open(ctx, ref.OutputURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Ref: ref, bucket: b, lay: lay, owned: true}, nil
+}
+
+// NewStore is a store on a bucket the caller keeps open (a worker shares one
+// bucket between the jobs in it); Close leaves the bucket open.
+func NewStore(b *storage.Bucket, ref Ref) (*Store, error) {
+	lay, err := NewLayout(ref.Prefix, ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Ref: ref, bucket: b, lay: lay}, nil
+}
+
+// Close closes the bucket if the store opened it.
+func (s *Store) Close() error {
+	if s.owned {
+		return s.bucket.Close()
+	}
+	return nil
+}
+
+// Layout is where the store keeps each object.
+func (s *Store) Layout() Layout { return s.lay }
+
+// ReadSpec reads and validates spec.json (the bucket may hold anything).
+func (s *Store) ReadSpec(ctx context.Context) (Spec, error) {
+	var spec Spec
+	if err := s.readJSON(ctx, s.lay.Spec(), &spec); err != nil {
+		return spec, err
+	}
+	if err := spec.Validate(); err != nil {
+		return spec, fmt.Errorf("%s: %w (%w)", s.lay.Spec(), err, ErrMalformed)
+	}
+	return spec, nil
+}
+
+// WriteSpec writes spec.json.
+func (s *Store) WriteSpec(ctx context.Context, spec Spec) error {
+	return s.writeJSON(ctx, s.lay.Spec(), spec)
+}
+
+// ReadManifest reads manifest.json; storage.ErrNotFound means no snapshot yet.
+func (s *Store) ReadManifest(ctx context.Context) (Manifest, error) {
+	var m Manifest
+	return m, s.readJSON(ctx, s.lay.Manifest(), &m)
+}
+
+// WriteManifest writes manifest.json: its presence marks the snapshot complete.
+func (s *Store) WriteManifest(ctx context.Context, m Manifest) error {
+	return s.writeJSON(ctx, s.lay.Manifest(), m)
+}
+
+// ReadBatchKeys reads the input keys of batch i.
+func (s *Store) ReadBatchKeys(ctx context.Context, i int) ([]string, error) {
+	var keys []string
+	return keys, s.readJSON(ctx, s.lay.ManifestBatch(i), &keys)
+}
+
+// WriteBatchKeys writes the input keys of batch i.
+func (s *Store) WriteBatchKeys(ctx context.Context, i int, keys []string) error {
+	return s.writeJSON(ctx, s.lay.ManifestBatch(i), keys)
+}
+
+// WriteResults writes batch i's records (JSON Lines): the mark that it is done.
+func (s *Store) WriteResults(ctx context.Context, i int, data []byte) error {
+	return s.bucket.Write(ctx, s.lay.Results(i), data, "application/x-ndjson")
+}
+
+// ReadResults reads batch i's records.
+func (s *Store) ReadResults(ctx context.Context, i int) ([]byte, error) {
+	return s.bucket.Read(ctx, s.lay.Results(i), 0)
+}
+
+// DoneBatches lists the batches with results, each with its results' time.
+func (s *Store) DoneBatches(ctx context.Context) (map[int]time.Time, error) {
+	objs, err := s.bucket.List(ctx, s.lay.ResultsDir(), storage.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	done := make(map[int]time.Time, len(objs))
+	for _, o := range objs {
+		if i, ok := BatchIndex(o.Key); ok {
+			done[i] = o.ModTime
+		}
+	}
+	return done, nil
+}
+
+// WriteStats writes batch i's share of the summary; the worker writes it
+// just before the batch's results.
+func (s *Store) WriteStats(ctx context.Context, i int, data []byte) error {
+	return s.bucket.Write(ctx, s.lay.Stats(i), data, "application/x-ndjson")
+}
+
+// ReadStats reads batch i's share of the summary.
+func (s *Store) ReadStats(ctx context.Context, i int) ([]byte, error) {
+	return s.bucket.Read(ctx, s.lay.Stats(i), 0)
+}
+
+// WriteFailure adds a batch to the job's failure list.
+func (s *Store) WriteFailure(ctx context.Context, f Failure) error {
+	return s.writeJSON(ctx, s.lay.Failure(f.Batch), f)
+}
+
+// DeleteFailure takes batch i off the failure list (absent is fine).
+func (s *Store) DeleteFailure(ctx context.Context, i int) error {
+	return s.bucket.Delete(ctx, s.lay.Failure(i))
+}
+
+// Failures reads the job's failure list.
+func (s *Store) Failures(ctx context.Context) ([]Failure, error) {
+	objs, err := s.bucket.List(ctx, s.lay.FailuresDir(), storage.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	var fs []Failure
+	for _, o := range objs {
+		var f Failure
+		if err := s.readJSON(ctx, o.Key, &f); err != nil {
+			if errors.Is(err, storage.ErrNotFound) { // removed since the listing
+				continue
+			}
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// WritePlanOnce writes plan.json unless it exists; it reports whether it wrote.
+func (s *Store) WritePlanOnce(ctx context.Context, plan any) (bool, error) {
+	if ok, err := s.bucket.Exists(ctx, s.lay.Plan()); err != nil || ok {
+		return false, err
+	}
+	return true, s.writeJSON(ctx, s.lay.Plan(), plan)
+}
+
+// ReadPlan returns plan.json as stored.
+func (s *Store) ReadPlan(ctx context.Context) ([]byte, error) {
+	return s.bucket.Read(ctx, s.lay.Plan(), 0)
+}
+
+// WriteSummary writes review.jsonl and then summary.json (whose presence
+// marks the job summarised).
+func (s *Store) WriteSummary(ctx context.Context, summary any, review []byte) error {
+	if err := s.bucket.Write(ctx, s.lay.Review(), review, "application/x-ndjson"); err != nil {
+		return err
+	}
+	return s.writeJSON(ctx, s.lay.Summary(), summary)
+}
+
+// ReadSummary decodes summary.json into v.
+func (s *Store) ReadSummary(ctx context.Context, v any) error {
+	return s.readJSON(ctx, s.lay.Summary(), v)
+}
+
+// Summarized reports whether summary.json exists.
+func (s *Store) Summarized(ctx context.Context) (bool, error) {
+	return s.bucket.Exists(ctx, s.lay.Summary())
+}
+
+func (s *Store) writeJSON(ctx context.Context, key string, v any) error {
+	data, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	return s.bucket.Write(ctx, key, data, "application/json")
+}
+
+func (s *Store) readJSON(ctx context.Context, key string, v any) error {
+	data, err := s.bucket.Read(ctx, key, 0)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("parse %s: %w (%w)", key, err, ErrMalformed)
+	}
+	return nil
+}
