@@ -30,9 +30,9 @@ type Options struct {
 	// Sampler is "cp" or "cl" for a score model; a classifier always uses "softmax".
 	// Empty means "cp".
 	Sampler string
-	// Steps is T. Zero means 2.
+	// Steps is T. Zero means sampler.DefaultSteps.
 	Steps int
-	// Chains is CL's N. Zero means 16.
+	// Chains is CL's N. Zero means sampler.DefaultChains.
 	Chains int
 	// MicroBatch is images (CP, softmax) or chain rows (CL) per model call. Zero means the sampler's default.
 	MicroBatch int
@@ -66,10 +66,10 @@ func New(m Model, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("sampler %q: want cp or cl", opts.Sampler)
 	}
 	if opts.Steps <= 0 {
-		opts.Steps = 2
+		opts.Steps = sampler.DefaultSteps
 	}
 	if opts.Chains <= 0 {
-		opts.Chains = 16
+		opts.Chains = sampler.DefaultChains
 	}
 	if opts.DecodeWorkers <= 0 {
 		opts.DecodeWorkers = runtime.GOMAXPROCS(0)
@@ -179,7 +179,7 @@ func (e *Engine) run(ctx context.Context, inputs [][]float32) ([]sampler.Result,
 func (e *Engine) softmax(ctx context.Context, inputs [][]float32) ([]sampler.Result, error) {
 	k, micro := e.meta.NumClasses(), e.opts.MicroBatch
 	if micro <= 0 {
-		micro = 64
+		micro = sampler.DefaultMicroBatch
 	}
 	res := make([]sampler.Result, 0, len(inputs))
 	out := make([]float32, micro*k)

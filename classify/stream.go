@@ -3,6 +3,8 @@ package classify
 import (
 	"context"
 	"time"
+
+	"github.com/didicm/didicm/sampler"
 )
 
 // Timings accumulates where a Stream spent its time.
@@ -18,7 +20,7 @@ type Timings struct {
 func (e *Engine) Stream(ctx context.Context, n, chunk int, fetch func(ctx context.Context, i int) Item,
 	emit func(Record) error) (Timings, error) {
 	if chunk <= 0 {
-		chunk = 64
+		chunk = sampler.DefaultMicroBatch
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

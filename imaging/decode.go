@@ -48,15 +48,21 @@ func fail(sentinel error, reason, format string, args ...any) *Error {
 
 // Limits bound what is decoded.
 type Limits struct {
-	// MaxBytes is the largest encoded file. Zero means 64 MiB.
+	// MaxBytes is the largest encoded file. Zero means DefaultMaxBytes.
 	MaxBytes int64
 	// MaxPixels is the largest width×height, checked from the header before
 	// any pixel memory is allocated. Zero means 100 megapixels.
 	MaxPixels int64
 }
 
-func (l Limits) maxBytes() int64  { return orDefault(l.MaxBytes, 64<<20) }
-func (l Limits) maxPixels() int64 { return orDefault(l.MaxPixels, 100_000_000) }
+// The decoding limits when none are configured.
+const (
+	DefaultMaxBytes  = 64 << 20
+	DefaultMaxPixels = 100_000_000
+)
+
+func (l Limits) maxBytes() int64  { return orDefault(l.MaxBytes, DefaultMaxBytes) }
+func (l Limits) maxPixels() int64 { return orDefault(l.MaxPixels, DefaultMaxPixels) }
 
 func orDefault(v, def int64) int64 {
 	if v <= 0 {

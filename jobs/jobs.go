@@ -15,6 +15,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/storage"
 )
 
@@ -69,37 +71,48 @@ func (s Spec) Ref() Ref { return Ref{OutputURL: s.OutputURL, Prefix: s.OutputPre
 
 var idRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
+// A job's defaults; the sampler's and the decoding limits' are owned by
+// their packages.
+const (
+	DefaultBatchSize       = 256
+	DefaultPosterior       = "full"
+	DefaultTopK            = 5 // with posterior top-k
+	DefaultReviewThreshold = 0.5
+	DefaultQueue           = "default"
+	DefaultMaxRetry        = 5
+)
+
 // Defaults fills zero fields.
 func (s *Spec) Defaults() {
 	if s.Sampler == "" {
 		s.Sampler = "auto"
 	}
 	if s.Steps == 0 {
-		s.Steps = 2
+		s.Steps = sampler.DefaultSteps
 	}
 	if s.Chains == 0 {
-		s.Chains = 16
+		s.Chains = sampler.DefaultChains
 	}
 	if s.BatchSize == 0 {
-		s.BatchSize = 256
+		s.BatchSize = DefaultBatchSize
 	}
 	if s.Posterior == "" {
-		s.Posterior = "full"
+		s.Posterior = DefaultPosterior
 	}
 	if s.Posterior == "top-k" && s.TopK == 0 {
-		s.TopK = 5
+		s.TopK = DefaultTopK
 	}
 	if s.ReviewThreshold == 0 {
-		s.ReviewThreshold = 0.5
+		s.ReviewThreshold = DefaultReviewThreshold
 	}
 	if s.MaxBytes == 0 {
-		s.MaxBytes = 64 << 20
+		s.MaxBytes = imaging.DefaultMaxBytes
 	}
 	if s.Queue == "" {
-		s.Queue = "default"
+		s.Queue = DefaultQueue
 	}
 	if s.MaxRetry == 0 {
-		s.MaxRetry = 5
+		s.MaxRetry = DefaultMaxRetry
 	}
 }
 

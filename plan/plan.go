@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/didicm/didicm/sampler"
 )
 
 // Request is what the planner decides from.
@@ -27,11 +29,11 @@ type Request struct {
 	NumClasses int
 	// Images is how many images a batch holds. Zero means 64.
 	Images int
-	// Steps is T. Zero means 2.
+	// Steps is T. Zero means sampler.DefaultSteps.
 	Steps int
-	// Chains is CL's N. Zero means 16.
+	// Chains is CL's N. Zero means sampler.DefaultChains.
 	Chains int
-	// Budget is the memory the sampler and model calls may use, in bytes. Zero means 2 GiB.
+	// Budget is the memory the sampler and model calls may use, in bytes. Zero means DefaultBudget.
 	Budget int64
 	// ActivationBytes is the model's working memory per model-call row (a
 	// probe run measures it). Zero means 4 MiB, a cautious default.
@@ -40,9 +42,16 @@ type Request struct {
 	InputBytes int64
 	// Force is "", "auto", "cp" or "cl".
 	Force string
-	// MaxMicroBatch caps the images (CP) or chain rows (CL) per model call. Zero means 256.
+	// MaxMicroBatch caps the images (CP) or chain rows (CL) per model call. Zero means DefaultMaxMicroBatch.
 	MaxMicroBatch int
 }
+
+// DefaultBudget is the memory a planner may fill when none is configured.
+const DefaultBudget = 2 << 30
+
+// DefaultMaxMicroBatch caps rows per model call when the caller sets no cap:
+// larger calls gain nothing on the CPU models measured (docs/benchmarks.md).
+const DefaultMaxMicroBatch = 256
 
 // Cost is one sampler's footprint under the request.
 type Cost struct {
@@ -81,11 +90,11 @@ func (r Request) withDefaults() Request {
 		}
 	}
 	def(&r.Images, 64)
-	def(&r.Steps, 2)
-	def(&r.Chains, 16)
-	def(&r.MaxMicroBatch, 256)
+	def(&r.Steps, sampler.DefaultSteps)
+	def(&r.Chains, sampler.DefaultChains)
+	def(&r.MaxMicroBatch, DefaultMaxMicroBatch)
 	if r.Budget <= 0 {
-		r.Budget = 2 << 30
+		r.Budget = DefaultBudget
 	}
 	if r.ActivationBytes <= 0 {
 		r.ActivationBytes = 4 << 20

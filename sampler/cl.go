@@ -11,12 +11,12 @@ import (
 // per image whose final labels' histogram is the posterior. Chains of several
 // images share batched model calls.
 type CL struct {
-	// Steps is T. Zero means 2.
+	// Steps is T. Zero means DefaultSteps.
 	Steps int
-	// Chains is N per image. Zero means 16.
+	// Chains is N per image. Zero means DefaultChains.
 	Chains int
 	// MicroBatch is the most chain rows (image × chain) per model call; it may
-	// be smaller than Chains. Zero means 256.
+	// be smaller than Chains. Zero means DefaultCLRows.
 	MicroBatch int
 	// Rand seeds one random stream per image, in image order, so a result
 	// does not depend on MicroBatch. Nil means a PCG seeded with 0: a run is
@@ -30,7 +30,7 @@ func (c CL) Run(ctx context.Context, s Scorer, images [][]float32) ([]Result, er
 	if k < 2 {
 		return nil, fmt.Errorf("cl: need at least 2 classes, model has %d", k)
 	}
-	steps, chains, rows := orDefault(c.Steps, 2), orDefault(c.Chains, 16), orDefault(c.MicroBatch, 256)
+	steps, chains, rows := orDefault(c.Steps, DefaultSteps), orDefault(c.Chains, DefaultChains), orDefault(c.MicroBatch, DefaultCLRows)
 	rng := c.Rand
 	if rng == nil {
 		rng = rand.New(rand.NewPCG(0, 0))

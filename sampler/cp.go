@@ -9,22 +9,15 @@ import (
 // CP is the class-probability sampler (the paper's DiDiCM-CP): one model call
 // per step and image, with the column j = argmin p.
 type CP struct {
-	// Steps is T, the number of reverse steps and model calls per image. Zero means 2.
+	// Steps is T, the number of reverse steps and model calls per image. Zero means DefaultSteps.
 	Steps int
-	// MicroBatch is the most images per model call. Zero means 64.
+	// MicroBatch is the most images per model call. Zero means DefaultMicroBatch.
 	MicroBatch int
 }
 
-func (c CP) steps() int { return orDefault(c.Steps, 2) }
+func (c CP) steps() int { return orDefault(c.Steps, DefaultSteps) }
 
-func (c CP) micro() int { return orDefault(c.MicroBatch, 64) }
-
-func orDefault(v, def int) int {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
+func (c CP) micro() int { return orDefault(c.MicroBatch, DefaultMicroBatch) }
 
 // Run returns one Result per image. An image whose scores go non-finite gets
 // Result.Err; an error from the scorer or ctx aborts the run and is returned.

@@ -22,6 +22,7 @@ import (
 	"github.com/didicm/didicm/model"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/plan"
+	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/storage"
 )
 
@@ -64,7 +65,7 @@ type Processor struct {
 // Processor.MaxImagesPerCall is zero: on the shipped model's CPU runs
 // throughput is flat from 32 to 256 rows and smaller chunks overlap decoding
 // better (docs/benchmarks.md); GPUs want larger calls.
-const DefaultMaxImagesPerCall = 64
+const DefaultMaxImagesPerCall = sampler.DefaultMicroBatch
 
 // openJob is what a worker keeps of a job between its batches.
 type openJob struct {

@@ -56,13 +56,13 @@ func (a *app) classifyCmd() *cobra.Command {
 }
 
 func addSamplerFlags(f *pflag.FlagSet) {
-	configFlag(f, "model", "model", "", "model file (default "+DefaultModel+")")
-	configFlag(f, "sampler.name", "sampler", "auto", "auto (planner), cp or cl; a classifier model uses softmax")
-	configFlag(f, "sampler.steps", "steps", 2, "diffusion steps T")
-	configFlag(f, "sampler.chains", "chains", 16, "CL chains N")
-	configFlag(f, "sampler.seed", "seed", uint64(0), "CL random seed")
-	configFlag(f, "sampler.micro_batch", "micro-batch", 0, "images (CP) or chain rows (CL) per model call (0: planner)")
-	configFlag(f, "sampler.memory_budget", "memory-budget", "2GiB", "memory the sampler and model calls may use")
+	configFlag(f, "model", "model", "model file (default "+DefaultModel+")")
+	configFlag(f, "sampler.name", "sampler", "auto (planner), cp or cl; a classifier model uses softmax")
+	configFlag(f, "sampler.steps", "steps", "diffusion steps T")
+	configFlag(f, "sampler.chains", "chains", "CL chains N")
+	configFlag(f, "sampler.seed", "seed", "CL random seed")
+	configFlag(f, "sampler.micro_batch", "micro-batch", "images (CP) or chain rows (CL) per model call (0: planner)")
+	configFlag(f, "sampler.memory_budget", "memory-budget", "memory the sampler and model calls may use")
 }
 
 // engine opens the configured model and builds the engine, with the sampler

@@ -13,7 +13,10 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/ort"
+	"github.com/didicm/didicm/plan"
+	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/workers"
 )
 
@@ -114,13 +117,13 @@ var defaults = map[string]any{
 	"onnxruntime.graph_optimization": "all",
 	"onnxruntime.spin":               "on",
 	"sampler.name":                   "auto",
-	"sampler.steps":                  2,
-	"sampler.chains":                 16,
+	"sampler.steps":                  sampler.DefaultSteps,
+	"sampler.chains":                 sampler.DefaultChains,
 	"sampler.micro_batch":            0,
-	"sampler.seed":                   0,
-	"sampler.memory_budget":          "2GiB",
-	"limits.max_bytes":               "64MiB",
-	"limits.max_pixels":              100_000_000,
+	"sampler.seed":                   uint64(0),
+	"sampler.memory_budget":          humanize.IBytes(plan.DefaultBudget),
+	"limits.max_bytes":               humanize.IBytes(imaging.DefaultMaxBytes),
+	"limits.max_pixels":              int64(imaging.DefaultMaxPixels),
 	"log.level":                      "info",
 	"log.format":                     "text",
 	"redis.url":                      "",
@@ -138,12 +141,12 @@ var defaults = map[string]any{
 	"job.exclude":                    []string{},
 	"job.output_url":                 "",
 	"job.output_prefix":              "",
-	"job.batch_size":                 256,
-	"job.posterior":                  "full",
+	"job.batch_size":                 jobs.DefaultBatchSize,
+	"job.posterior":                  jobs.DefaultPosterior,
 	"job.top_k":                      0,
-	"job.review_threshold":           0.5,
-	"job.max_retry":                  5,
-	"job.queue":                      "default",
+	"job.review_threshold":           jobs.DefaultReviewThreshold,
+	"job.max_retry":                  jobs.DefaultMaxRetry,
+	"job.queue":                      jobs.DefaultQueue,
 }
 
 // ConfigError names the setting that is wrong.
@@ -271,8 +274,13 @@ func (c *Config) modelPath() string {
 	return DefaultModel
 }
 
-// configFlag declares a flag bound to a config key.
-func configFlag(fs *pflag.FlagSet, key, name string, def any, usage string) {
+// configFlag declares a flag bound to a config key; its default is the
+// key's entry in defaults.
+func configFlag(fs *pflag.FlagSet, key, name, usage string) {
+	def, ok := defaults[key]
+	if !ok {
+		panic("configFlag: no default for " + key)
+	}
 	switch d := def.(type) {
 	case string:
 		fs.String(name, d, usage)
@@ -280,6 +288,8 @@ func configFlag(fs *pflag.FlagSet, key, name string, def any, usage string) {
 		fs.Int(name, d, usage)
 	case uint64:
 		fs.Uint64(name, d, usage)
+	case int64:
+		fs.Int64(name, d, usage)
 	case bool:
 		fs.Bool(name, d, usage)
 	case float64:

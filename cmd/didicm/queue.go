@@ -25,13 +25,13 @@ import (
 )
 
 func addJobFlags(f *pflag.FlagSet) {
-	configFlag(f, "job.id", "job", "", "job id (a-z, 0-9, _ and -); re-using it resumes the job")
-	configFlag(f, "job.output_url", "output", "", "output bucket URL, e.g. file:///data/results or s3://bucket?region=…")
-	configFlag(f, "job.output_prefix", "output-prefix", "", "folder in the output bucket (results go to PREFIX/JOB/)")
+	configFlag(f, "job.id", "job", "job id (a-z, 0-9, _ and -); re-using it resumes the job")
+	configFlag(f, "job.output_url", "output", "output bucket URL, e.g. file:///data/results or s3://bucket?region=…")
+	configFlag(f, "job.output_prefix", "output-prefix", "folder in the output bucket (results go to PREFIX/JOB/)")
 }
 
 func addRedisFlag(f *pflag.FlagSet) {
-	configFlag(f, "redis.url", "redis", "", "Redis URL, redis://[:password@]host:port[/db]")
+	configFlag(f, "redis.url", "redis", "Redis URL, redis://[:password@]host:port[/db]")
 }
 
 func (c *Config) redis() (asynq.RedisConnOpt, error) {
@@ -90,15 +90,15 @@ func (a *app) enqueueCmd() *cobra.Command {
 	addJobFlags(f)
 	addRedisFlag(f)
 	addSamplerFlags(f)
-	configFlag(f, "job.input_url", "input", "", "input bucket URL, e.g. file:///data/archive")
-	configFlag(f, "job.input_prefix", "input-prefix", "", "folder of images in the input bucket")
-	configFlag(f, "job.include", "include", []string{}, `patterns of keys to take, relative to the prefix ("**/*.png")`)
-	configFlag(f, "job.exclude", "exclude", []string{}, "patterns of keys to skip")
-	configFlag(f, "job.batch_size", "batch-size", 256, "images per task")
-	configFlag(f, "job.posterior", "posterior", "full", "full or top-k")
-	configFlag(f, "job.top_k", "top-k", 0, "entries kept with --posterior top-k (default 5)")
-	configFlag(f, "job.review_threshold", "review-threshold", 0.5, "normalised entropy above which an image is listed for review")
-	configFlag(f, "job.max_retry", "max-retry", 5, "automatic retries of a failing batch")
+	configFlag(f, "job.input_url", "input", "input bucket URL, e.g. file:///data/archive")
+	configFlag(f, "job.input_prefix", "input-prefix", "folder of images in the input bucket")
+	configFlag(f, "job.include", "include", `patterns of keys to take, relative to the prefix ("**/*.png")`)
+	configFlag(f, "job.exclude", "exclude", "patterns of keys to skip")
+	configFlag(f, "job.batch_size", "batch-size", "images per task")
+	configFlag(f, "job.posterior", "posterior", "full or top-k")
+	configFlag(f, "job.top_k", "top-k", fmt.Sprintf("entries kept with --posterior top-k (default %d)", jobs.DefaultTopK))
+	configFlag(f, "job.review_threshold", "review-threshold", "normalised entropy above which an image is listed for review")
+	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch")
 	return cmd
 }
 
@@ -116,12 +116,12 @@ func (a *app) workerCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	addRedisFlag(f)
-	configFlag(f, "model", "model", "", "model file (default "+DefaultModel+")")
-	configFlag(f, "sampler.memory_budget", "memory-budget", "2GiB", "memory the sampler and model calls may use (planner)")
-	configFlag(f, "worker.max_images_per_call", "max-images-per-call", 0, fmt.Sprintf("most images per model call (0: %d; raise it on GPUs)", workers.DefaultMaxImagesPerCall))
-	configFlag(f, "worker.concurrency", "concurrency", 0, "batches in flight (0: one per core on CPU, 2 on CUDA)")
-	configFlag(f, "worker.metrics_addr", "metrics-addr", ":9090", "serve /metrics and /healthz here (empty: off)")
-	configFlag(f, "worker.shutdown_timeout", "shutdown-timeout", "30s", "wait this long for in-flight batches on SIGTERM")
+	configFlag(f, "model", "model", "model file (default "+DefaultModel+")")
+	configFlag(f, "sampler.memory_budget", "memory-budget", "memory the sampler and model calls may use (planner)")
+	configFlag(f, "worker.max_images_per_call", "max-images-per-call", fmt.Sprintf("most images per model call (0: %d; raise it on GPUs)", workers.DefaultMaxImagesPerCall))
+	configFlag(f, "worker.concurrency", "concurrency", "batches in flight (0: one per core on CPU, 2 on CUDA)")
+	configFlag(f, "worker.metrics_addr", "metrics-addr", "serve /metrics and /healthz here (empty: off)")
+	configFlag(f, "worker.shutdown_timeout", "shutdown-timeout", "wait this long for in-flight batches on SIGTERM")
 	return cmd
 }
 

@@ -36,10 +36,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default ./didicm.yaml if present)")
-	configFlag(root.PersistentFlags(), "log.level", "log-level", "info", "debug, info, warn or error")
-	configFlag(root.PersistentFlags(), "onnxruntime.library", "onnxruntime-lib", "", "path of libonnxruntime.so (default: search, see README)")
-	configFlag(root.PersistentFlags(), "onnxruntime.provider", "provider", "cpu", "execution provider: cpu or cuda")
-	configFlag(root.PersistentFlags(), "onnxruntime.allow_cpu_fallback", "allow-cpu-fallback", false, "run on the CPU when cuda cannot be set up")
+	configFlag(root.PersistentFlags(), "log.level", "log-level", "debug, info, warn or error")
+	configFlag(root.PersistentFlags(), "onnxruntime.library", "onnxruntime-lib", "path of libonnxruntime.so (default: search, see README)")
+	configFlag(root.PersistentFlags(), "onnxruntime.provider", "provider", "execution provider: cpu or cuda")
+	configFlag(root.PersistentFlags(), "onnxruntime.allow_cpu_fallback", "allow-cpu-fallback", "run on the CPU when cuda cannot be set up")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(a.configFile, cmd.Flags())
 		if err != nil {
