@@ -1,7 +1,9 @@
 // Package ort runs DiDiRN ONNX models with ONNX Runtime. It is the only
 // package that imports onnxruntime_go (and so needs cgo and the shared
-// library); the rest of the system sees a *Model through the sampler.Scorer
-// interface and its Logits method.
+// library). Only the commands (cmd/, deploy/) link it, checked by
+// internal/layering; the rest of the system sees a *Model through small
+// interfaces where they are used (sampler.Scorer, classify.Model,
+// workers.Model), each asserted against *Model in cmd.
 //
 // The shared library is found from, in order: Config.LibraryPath, the
 // ONNXRUNTIME_LIB environment variable, .cache/onnxruntime/1.29.0/ in the
