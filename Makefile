@@ -22,8 +22,13 @@ build: $(ORT_LIB) ## build bin/didicm
 	$(GO) build -o bin/didicm ./cmd/didicm
 
 .PHONY: demo
-demo: build ## zero-setup demo: MNIST archive -> in-process Redis -> worker -> summary
-	bin/didicm demo --steps 8
+demo: setup build-demo ## zero-setup demo: MNIST archive -> in-process Redis -> worker -> summary
+	bin/didicm-demo demo --steps 8
+
+.PHONY: build-demo
+build-demo: $(ORT_LIB) ## build bin/didicm-demo (bin/didicm plus the demo: miniredis, embedded MNIST)
+	scripts/demo-data.sh
+	$(GO) build -tags demo -o bin/didicm-demo ./cmd/didicm
 
 .PHONY: test
 test: setup ## all tests: Python, Go (with real ONNX Runtime and Redis), short fuzzing
@@ -35,8 +40,11 @@ test-py: ## Python unit tests and the train/export smoke run
 
 .PHONY: test-go
 test-go: $(ORT_LIB) ## Go tests (a missing ONNX Runtime fails them; DIDICM_SKIP_ORT=1 skips instead)
+	scripts/demo-data.sh
 	$(GO) vet ./...
+	$(GO) vet -tags demo ./cmd/didicm
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags demo -run Demo ./cmd/didicm
 
 .PHONY: fuzz
 fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME

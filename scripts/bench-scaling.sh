@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGES=${IMAGES:-4000} STEPS=${STEPS:-8} THREADS=${THREADS:-0} BATCH=${BATCH:-128}
 go build -o bin/didicm ./cmd/didicm
+make -s build-demo
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" > "$work/redis.log" 2>&1 &
@@ -18,7 +19,7 @@ cleanup() { kill "${pids[@]}" "$rpid" 2>/dev/null || true; wait 2>/dev/null || t
 trap cleanup EXIT
 until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
 export DIDICM_REDIS_URL=redis://127.0.0.1:$port DIDICM_ONNXRUNTIME_INTRA_OP_THREADS=$THREADS
-bin/didicm demo --archive-only --dir "$work" --images "$IMAGES" 2>/dev/null
+bin/didicm-demo demo --archive-only --dir "$work" --images "$IMAGES" 2>/dev/null
 total=$(find "$work/archive" -type f | wc -l)
 
 start_worker() { # $1 = log file

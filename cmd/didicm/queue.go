@@ -111,7 +111,7 @@ func (a *app) workerCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			return a.runWorker(cmd.Context(), opt)
+			return a.runWorker(cmd.Context(), a.cfg, opt)
 		},
 	}
 	f := cmd.Flags()
@@ -126,14 +126,14 @@ func (a *app) workerCmd() *cobra.Command {
 }
 
 // runWorker loads the model once and serves batches until ctx is done.
-func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
-	rt := a.cfg.runtime()
-	par := workers.ChooseParallelism(rt.Provider, runtime.GOMAXPROCS(0), a.cfg.Worker.Concurrency, rt.IntraOpThreads)
+func (a *app) runWorker(ctx context.Context, cfg *Config, opt asynq.RedisConnOpt) error {
+	rt := cfg.runtime()
+	par := workers.ChooseParallelism(rt.Provider, runtime.GOMAXPROCS(0), cfg.Worker.Concurrency, rt.IntraOpThreads)
 	rt.IntraOpThreads = par.IntraOpThreads
-	gc := a.setGCPercent()
+	gc := setGCPercent(cfg.Worker.GCPercent)
 	a.log.Info("worker parallelism", "batches_in_flight", par.Concurrency, "intra_op_threads", par.IntraOpThreads,
 		"cores", runtime.GOMAXPROCS(0), "why", par.Reason, "gc_percent", gc)
-	m, err := ort.Open(a.cfg.modelPath(), rt, a.log)
+	m, err := ort.Open(cfg.modelPath(), rt, a.log)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	name := a.cfg.Worker.Name
+	name := cfg.Worker.Name
 	if name == "" {
 		name = workers.DefaultName()
 	}
@@ -154,16 +154,16 @@ func (a *app) runWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		return err
 	}
 	defer counter.Close()
-	proc := &workers.Processor{Model: m, MemoryBudget: size(a.cfg.Sampler.MemoryBudget) / int64(par.Concurrency), ActivationBytes: act,
-		MaxImagesPerCall: a.cfg.Worker.MaxImagesPerCall, Counter: counter, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
+	proc := &workers.Processor{Model: m, MemoryBudget: size(cfg.Sampler.MemoryBudget) / int64(par.Concurrency), ActivationBytes: act,
+		MaxImagesPerCall: cfg.Worker.MaxImagesPerCall, Counter: counter, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
 	defer proc.Close()
 	queues := map[string]int{}
-	for _, q := range a.cfg.Worker.Queues {
+	for _, q := range cfg.Worker.Queues {
 		queues[q] = 1
 	}
-	shutdown, _ := time.ParseDuration(a.cfg.Worker.ShutdownTimeout)
+	shutdown, _ := time.ParseDuration(cfg.Worker.ShutdownTimeout)
 	return workers.Serve(ctx, workers.ServerConfig{Redis: opt, Concurrency: par.Concurrency, Queues: queues,
-		ShutdownTimeout: shutdown, MetricsAddr: a.cfg.Worker.MetricsAddr}, proc, reg, a.log)
+		ShutdownTimeout: shutdown, MetricsAddr: cfg.Worker.MetricsAddr}, proc, reg, a.log)
 }
 
 func (a *app) statusCmd() *cobra.Command {
@@ -271,14 +271,14 @@ func (a *app) retryCmd() *cobra.Command {
 
 // setGCPercent applies worker.gc_percent (workers.DefaultGCPercent) unless
 // $GOGC is set, and returns the percentage in force.
-func (a *app) setGCPercent() int {
+func setGCPercent(percent int) int {
 	if v := os.Getenv("GOGC"); v != "" {
 		old := debug.SetGCPercent(100)
 		debug.SetGCPercent(old)
 		return old
 	}
-	debug.SetGCPercent(a.cfg.Worker.GCPercent)
-	return a.cfg.Worker.GCPercent
+	debug.SetGCPercent(percent)
+	return percent
 }
 
 // ort.Model is what the worker runs; checked here, where both are linked,

@@ -6,10 +6,36 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+
+	"github.com/didicm/didicm/internal/redact"
 )
+
+// redactAttr masks credentials in every logged message and value.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Any().(type) {
+	case string:
+		a.Value = slog.StringValue(redact.String(v))
+	case error:
+		a.Value = slog.StringValue(redact.Error(v))
+	case fmt.Stringer:
+		a.Value = slog.StringValue(redact.String(v.String()))
+	}
+	return a
+}
+
+// plural writes a count with its noun: "1 image", "2,001 images".
+func plural(n int, noun string) string {
+	s := humanize.Comma(int64(n)) + " " + noun
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}
 
 // app carries what every subcommand shares.
 type app struct {
@@ -19,6 +45,9 @@ type app struct {
 	cfg            *Config
 	log            *slog.Logger
 }
+
+// extraCommands are added by files built with a tag (demo.go: -tags demo).
+var extraCommands []func(*app) *cobra.Command
 
 // usageError marks errors that exit with code 2.
 type usageError struct{ error }
@@ -48,7 +77,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.cfg, a.log = cfg, newLogger(stderr, cfg.Log)
 		return nil
 	}
-	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.monitorCmd(), a.demoCmd(), a.healthCmd())
+	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.monitorCmd(), a.healthCmd())
+	for mk := range slices.Values(extraCommands) {
+		root.AddCommand(mk(a))
+	}
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -57,7 +89,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "didicm:", err)
+	fmt.Fprintln(stderr, "didicm:", redact.Error(err))
 	var ue usageError
 	var ce *ConfigError
 	if errors.As(err, &ue) || errors.As(err, &ce) || isCobraUsage(err) {
@@ -79,7 +111,7 @@ func isCobraUsage(err error) bool {
 func newLogger(w io.Writer, c LogConfig) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

