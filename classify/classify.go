@@ -13,14 +13,14 @@ import (
 	"sync"
 
 	"github.com/didicm/didicm/imaging"
-	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/sampler"
 )
 
 // Model is what the engine needs of a loaded model (ort.Model satisfies it).
 type Model interface {
 	sampler.Scorer
-	Metadata() *model.Metadata
+	Metadata() *modelmeta.Metadata
 	// Logits runs a classifier (baseline) model.
 	Logits(ctx context.Context, images [][]float32, out []float32) error
 }
@@ -49,7 +49,7 @@ type Options struct {
 // Engine classifies images with one model. It is safe for concurrent use.
 type Engine struct {
 	model Model
-	meta  *model.Metadata
+	meta  *modelmeta.Metadata
 	input imaging.Input
 	opts  Options
 }
@@ -60,7 +60,7 @@ func New(m Model, opts Options) (*Engine, error) {
 	if opts.Sampler == "" {
 		opts.Sampler = "cp"
 	}
-	if meta.Kind == model.Classifier {
+	if meta.Kind == modelmeta.Classifier {
 		opts.Sampler = "softmax"
 	} else if opts.Sampler != "cp" && opts.Sampler != "cl" {
 		return nil, fmt.Errorf("sampler %q: want cp or cl", opts.Sampler)

@@ -10,17 +10,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/modelmeta"
 )
 
 // fake is a 3-class model whose scores favour class 2 for bright images and
 // class 0 for dark ones; as a classifier it returns the same preference as logits.
-type fake struct{ kind model.Kind }
+type fake struct{ kind modelmeta.Kind }
 
 func (f fake) NumClasses() int { return 3 }
 
-func (f fake) Metadata() *model.Metadata {
-	return &model.Metadata{Kind: f.kind, ClassNames: []string{"dark", "mid", "bright"}, Channels: 1, Height: 2, Width: 2,
+func (f fake) Metadata() *modelmeta.Metadata {
+	return &modelmeta.Metadata{Kind: f.kind, ClassNames: []string{"dark", "mid", "bright"}, Channels: 1, Height: 2, Width: 2,
 		Mean: []float32{0}, Std: []float32{1}}
 }
 
@@ -59,7 +59,7 @@ func pngOf(t *testing.T, v uint8) []byte {
 
 func TestRecordsKeepOrderAndTurnBrokenImagesIntoErrorRecords(t *testing.T) {
 	for _, sampler := range []string{"cp", "cl"} {
-		e, err := New(fake{model.Score}, Options{Sampler: sampler, Steps: 4, Chains: 64})
+		e, err := New(fake{modelmeta.Score}, Options{Sampler: sampler, Steps: 4, Chains: 64})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestRecordsKeepOrderAndTurnBrokenImagesIntoErrorRecords(t *testing.T) {
 }
 
 func TestClassifierUsesSoftmaxAndTopK(t *testing.T) {
-	e, err := New(fake{model.Classifier}, Options{Sampler: "cp", TopK: 2})
+	e, err := New(fake{modelmeta.Classifier}, Options{Sampler: "cp", TopK: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,13 +110,13 @@ func TestClassifierUsesSoftmaxAndTopK(t *testing.T) {
 }
 
 func TestUnknownSamplerIsRejected(t *testing.T) {
-	if _, err := New(fake{model.Score}, Options{Sampler: "dense"}); err == nil {
+	if _, err := New(fake{modelmeta.Score}, Options{Sampler: "dense"}); err == nil {
 		t.Fatal("accepted sampler dense")
 	}
 }
 
 func TestStreamOverlapsAndStopsOnCancel(t *testing.T) {
-	e, err := New(fake{model.Score}, Options{Sampler: "cp", Steps: 2})
+	e, err := New(fake{modelmeta.Score}, Options{Sampler: "cp", Steps: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	_ "image/png"
 	"io"
 
-	"github.com/disintegration/imaging"
+	orient "github.com/disintegration/imaging"
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
@@ -96,7 +96,7 @@ func Decode(b []byte, lim Limits) (image.Image, string, error) {
 	}
 	var img image.Image
 	if format == "jpeg" {
-		img, err = imaging.Decode(bytes.NewReader(b), imaging.AutoOrientation(true))
+		img, err = orient.Decode(bytes.NewReader(b), orient.AutoOrientation(true))
 	} else {
 		img, _, err = image.Decode(newPeekReader(b))
 	}

@@ -18,7 +18,7 @@ func BenchmarkLogScores(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
 			images := make([][]float32, n)
 			for i := range images {
-				images[i] = make([]float32, m.Meta.InputSize())
+				images[i] = make([]float32, m.Metadata().InputSize())
 				for j := range images[i] {
 					images[i][j] = float32((i+j)%7) / 7
 				}

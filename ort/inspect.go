@@ -5,7 +5,7 @@ import (
 
 	ortgo "github.com/yalue/onnxruntime_go"
 
-	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/modelmeta"
 )
 
 // ContractError names what in a model file breaks the ONNX contract.
@@ -18,7 +18,7 @@ func (e *ContractError) Error() string { return fmt.Sprintf("model %q: %s", e.Pa
 // Inspect reads a model file's metadata and checks its inputs and outputs
 // against the contract (names, element types, ranks, sizes from metadata).
 // The library must be loaded (LoadLibrary).
-func Inspect(path string) (*model.Metadata, error) {
+func Inspect(path string) (*modelmeta.Metadata, error) {
 	md, err := ortgo.GetModelMetadata(path)
 	if err != nil {
 		return nil, &ContractError{Path: path, Problem: "not a loadable ONNX model: " + err.Error()}
@@ -36,7 +36,7 @@ func Inspect(path string) (*model.Metadata, error) {
 		}
 		props[k] = v
 	}
-	meta, err := model.Parse(props)
+	meta, err := modelmeta.Parse(props)
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", path, err)
 	}
@@ -56,12 +56,12 @@ type want struct {
 	dims []int64 // -1: any (the batch axis)
 }
 
-func checkIO(m *model.Metadata, ins, outs []ortgo.InputOutputInfo) error {
+func checkIO(m *modelmeta.Metadata, ins, outs []ortgo.InputOutputInfo) error {
 	k := int64(m.NumClasses())
 	image := want{"image", ortgo.TensorElementDataTypeFloat, []int64{-1, int64(m.Channels), int64(m.Height), int64(m.Width)}}
 	wantIn := []want{image}
 	wantOut := []want{{"logits", ortgo.TensorElementDataTypeFloat, []int64{-1, k}}}
-	if m.Kind == model.Score {
+	if m.Kind == modelmeta.Score {
 		wantIn = append(wantIn, want{"label", ortgo.TensorElementDataTypeInt64, []int64{-1}},
 			want{"sigma", ortgo.TensorElementDataTypeFloat, []int64{-1}})
 		wantOut = []want{{"log_score", ortgo.TensorElementDataTypeFloat, []int64{-1, k}}}

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/didicm/didicm/internal/parity"
-	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/sampler"
 )
 
@@ -105,8 +105,8 @@ func TestCPOnONNXRuntimeMatchesTheReference(t *testing.T) {
 func TestShippedBaselineLogitsMatchPyTorch(t *testing.T) {
 	base := "../models/ce-mnist-7px-5pct"
 	m, fx := open(t, base+".onnx"), loadFixture(t, base+".parity.json")
-	if m.Meta.Kind != model.Classifier || len(fx.Logits) == 0 {
-		t.Fatalf("kind %s, %d fixture rows", m.Meta.Kind, len(fx.Logits))
+	if m.Metadata().Kind != modelmeta.Classifier || len(fx.Logits) == 0 {
+		t.Fatalf("kind %s, %d fixture rows", m.Metadata().Kind, len(fx.Logits))
 	}
 	k := m.NumClasses()
 	out := make([]float32, len(fx.Images)*k)
@@ -207,8 +207,8 @@ func TestCUDAWithoutFallbackFailsWithTheReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if m.Provider != "cpu" {
-		t.Fatalf("provider %q after fallback, want cpu", m.Provider)
+	if m.provider != "cpu" {
+		t.Fatalf("provider %q after fallback, want cpu", m.provider)
 	}
 }
 
@@ -217,8 +217,8 @@ func TestWrongKindCalls(t *testing.T) {
 	if err := m.Logits(context.Background(), nil, nil); !errors.Is(err, ErrWrongKind) {
 		t.Fatalf("Logits on a score model: %v", err)
 	}
-	if m.Meta.Kind != model.Score || len(m.SHA256) != 64 {
-		t.Fatalf("kind %q sha %q", m.Meta.Kind, m.SHA256)
+	if m.Metadata().Kind != modelmeta.Score || len(m.sha256) != 64 {
+		t.Fatalf("kind %q sha %q", m.Metadata().Kind, m.sha256)
 	}
 }
 

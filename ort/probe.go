@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/didicm/didicm/internal/procstat"
+	"github.com/didicm/didicm/modelmeta"
 )
 
 // ProbeActivation measures the model's working memory per model-call row:
@@ -17,11 +18,11 @@ func (m *Model) ProbeActivation(ctx context.Context) (int64, error) {
 		}
 		images := make([][]float32, rows)
 		for i := range images {
-			images[i] = make([]float32, m.Meta.InputSize())
+			images[i] = make([]float32, m.meta.InputSize())
 		}
 		out := make([]float32, rows*m.NumClasses())
 		var err error
-		if m.Meta.Kind == "score" {
+		if m.meta.Kind == modelmeta.Score {
 			labels, sigmas := make([]int64, rows), make([]float32, rows)
 			err = m.LogScores(ctx, images, labels, sigmas, out)
 		} else {

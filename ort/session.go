@@ -10,7 +10,7 @@ import (
 
 	ortgo "github.com/yalue/onnxruntime_go"
 
-	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/sampler"
 )
 
@@ -39,11 +39,11 @@ type Config struct {
 // are safe for concurrent use: ONNX Runtime's Run is, and each call has its
 // own tensors.
 type Model struct {
-	Meta *model.Metadata
-	// Path, SHA256 and Provider ("cpu" or "cuda") identify what produced a result.
-	Path, SHA256, Provider string
-	// LibraryVersion is the ONNX Runtime version.
-	LibraryVersion string
+	meta *modelmeta.Metadata
+	// path, sha256 and provider ("cpu" or "cuda") identify what produced a result.
+	path, sha256, provider string
+	// libraryVersion is the ONNX Runtime version.
+	libraryVersion string
 
 	session *ortgo.DynamicAdvancedSession
 	once    sync.Once
@@ -61,7 +61,7 @@ func Open(path string, cfg Config, log *slog.Logger) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, err := model.FileSHA256(path)
+	sum, err := modelmeta.FileSHA256(path)
 	if err != nil {
 		return nil, fmt.Errorf("open model: %w", err)
 	}
@@ -75,7 +75,7 @@ func Open(path string, cfg Config, log *slog.Logger) (*Model, error) {
 	}
 	defer opts.Destroy()
 	in, out := []string{"image"}, []string{"logits"}
-	if meta.Kind == model.Score {
+	if meta.Kind == modelmeta.Score {
 		in, out = []string{"image", "label", "sigma"}, []string{"log_score"}
 	}
 	var sess *ortgo.DynamicAdvancedSession
@@ -87,7 +87,7 @@ func Open(path string, cfg Config, log *slog.Logger) (*Model, error) {
 	}
 	log.Info("model loaded", "path", path, "kind", meta.Kind, "classes", meta.NumClasses(), "provider", provider,
 		"input", fmt.Sprintf("%dx%dx%d", meta.Channels, meta.Height, meta.Width))
-	return &Model{Meta: meta, Path: path, SHA256: sum, Provider: provider, LibraryVersion: ver, session: sess}, nil
+	return &Model{meta: meta, path: path, sha256: sum, provider: provider, libraryVersion: ver, session: sess}, nil
 }
 
 func sessionOptions(cfg Config, log *slog.Logger) (*ortgo.SessionOptions, string, error) {
@@ -163,15 +163,15 @@ func appendCUDA(opts *ortgo.SessionOptions, device int) (err error) {
 }
 
 // NumClasses is K.
-func (m *Model) NumClasses() int { return m.Meta.NumClasses() }
+func (m *Model) NumClasses() int { return m.meta.NumClasses() }
 
 // ErrWrongKind is returned by LogScores on a classifier and Logits on a score model.
 var ErrWrongKind = errors.New("model kind does not support this call")
 
 // LogScores runs the score model: see sampler.Scorer.
 func (m *Model) LogScores(ctx context.Context, images [][]float32, labels []int64, sigmas []float32, out []float32) error {
-	if m.Meta.Kind != model.Score {
-		return fmt.Errorf("log-scores from a %s model: %w", m.Meta.Kind, ErrWrongKind)
+	if m.meta.Kind != modelmeta.Score {
+		return fmt.Errorf("log-scores from a %s model: %w", m.meta.Kind, ErrWrongKind)
 	}
 	if len(labels) != len(images) || len(sigmas) != len(images) {
 		return fmt.Errorf("log-scores: %d images, %d labels, %d sigmas", len(images), len(labels), len(sigmas))
@@ -192,8 +192,8 @@ func (m *Model) LogScores(ctx context.Context, images [][]float32, labels []int6
 
 // Logits runs the baseline classifier: out gets len(images)·K logits.
 func (m *Model) Logits(ctx context.Context, images [][]float32, out []float32) error {
-	if m.Meta.Kind != model.Classifier {
-		return fmt.Errorf("logits from a %s model: %w", m.Meta.Kind, ErrWrongKind)
+	if m.meta.Kind != modelmeta.Classifier {
+		return fmt.Errorf("logits from a %s model: %w", m.meta.Kind, ErrWrongKind)
 	}
 	return m.run(ctx, images, out)
 }
@@ -202,7 +202,7 @@ func (m *Model) run(ctx context.Context, images [][]float32, out []float32, extr
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	n, size, k := len(images), m.Meta.InputSize(), m.NumClasses()
+	n, size, k := len(images), m.meta.InputSize(), m.NumClasses()
 	if n == 0 {
 		return nil
 	}
@@ -216,7 +216,7 @@ func (m *Model) run(ctx context.Context, images [][]float32, out []float32, extr
 		}
 		copy(buf[b*size:], im)
 	}
-	img, err := ortgo.NewTensor(ortgo.NewShape(int64(n), int64(m.Meta.Channels), int64(m.Meta.Height), int64(m.Meta.Width)), buf)
+	img, err := ortgo.NewTensor(ortgo.NewShape(int64(n), int64(m.meta.Channels), int64(m.meta.Height), int64(m.meta.Width)), buf)
 	if err != nil {
 		return err
 	}
@@ -240,10 +240,13 @@ func (m *Model) Close() error {
 }
 
 // Metadata returns the model's validated metadata.
-func (m *Model) Metadata() *model.Metadata { return m.Meta }
+func (m *Model) Metadata() *modelmeta.Metadata { return m.meta }
+
+// Path is the file the model was loaded from.
+func (m *Model) Path() string { return m.path }
 
 // Identity returns the model file's SHA-256, the ONNX Runtime version and the
 // execution provider: what a result record names as its producer.
 func (m *Model) Identity() (sha256, ortVersion, provider string) {
-	return m.SHA256, m.LibraryVersion, m.Provider
+	return m.sha256, m.libraryVersion, m.provider
 }

@@ -5,6 +5,6 @@
 // uncertainty measures of a posterior.
 //
 // It does no I/O and has no cgo: it reaches the score model only through the
-// [Scorer] interface. Formulas: shared/didicm-method.md; sampler arithmetic is
-// done in float64.
+// [Scorer] interface. The formulas it implements are written out in
+// docs/sampler.md; sampler arithmetic is done in float64.
 package sampler

@@ -19,7 +19,7 @@ import (
 
 	"github.com/didicm/didicm/classify"
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/plan"
 	"github.com/didicm/didicm/sampler"
@@ -270,7 +270,7 @@ func (p *Processor) engine(spec jobs.Spec, images int) (*classify.Engine, *plan.
 	}
 	meta := p.Model.Metadata()
 	var decision *plan.Plan
-	if meta.Kind == model.Score {
+	if meta.Kind == modelmeta.Score {
 		d, err := plan.Decide(plan.Request{NumClasses: meta.NumClasses(), Images: images, Steps: spec.Steps,
 			Chains: spec.Chains, Budget: p.MemoryBudget, ActivationBytes: p.ActivationBytes,
 			InputBytes: int64(4 * meta.InputSize()), Force: spec.Sampler, MaxMicroBatch: p.maxRowsPerCall(spec)})

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/didicm/didicm/classify"
+	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/plan"
 )
@@ -75,9 +76,9 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 	sc := a.cfg.Sampler
 	opts := classify.Options{Sampler: sc.Name, Steps: sc.Steps, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
 		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits()}
-	if m.Meta.Kind == "score" {
+	if m.Metadata().Kind == modelmeta.Score {
 		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: sc.Steps, Chains: sc.Chains,
-			Budget: size(sc.MemoryBudget), InputBytes: int64(4 * m.Meta.InputSize()), Force: sc.Name})
+			Budget: size(sc.MemoryBudget), InputBytes: int64(4 * m.Metadata().InputSize()), Force: sc.Name})
 		if err != nil {
 			m.Close()
 			return nil, nil, err

@@ -33,7 +33,7 @@ import (
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/internal/redact"
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/pipeline"
 )
@@ -117,13 +117,13 @@ func claimDemoDir(dir string) error {
 }
 
 // demoModel returns the configured model's metadata.
-func (a *app) demoModel() (*model.Metadata, error) {
+func (a *app) demoModel() (*modelmeta.Metadata, error) {
 	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	return m.Meta, nil
+	return m.Metadata(), nil
 }
 
 func (a *app) demo(ctx context.Context, dir, baseline string, n int) error {
@@ -237,7 +237,7 @@ func waitDone(ctx context.Context, ref jobs.Ref, werr <-chan error) (pipeline.Pr
 	}
 }
 
-func degradationName(m *model.Metadata) string {
+func degradationName(m *modelmeta.Metadata) string {
 	if m.Degradation.Kind == "lowres" {
 		return fmt.Sprintf("%dx%d px", m.Degradation.Resolution, m.Degradation.Resolution)
 	}
@@ -269,7 +269,7 @@ func mnistTestSet() (*GoMNIST.Set, error) {
 // writeArchive writes n test digits, degraded as the model was trained, into
 // nested folders, plus broken files; it returns the label of each image key
 // and the number of broken files.
-func writeArchive(root string, meta *model.Metadata, n int) (map[string]int, int, error) {
+func writeArchive(root string, meta *modelmeta.Metadata, n int) (map[string]int, int, error) {
 	set, err := mnistTestSet()
 	if err != nil {
 		return nil, 0, fmt.Errorf("read the embedded MNIST: %w", err)
@@ -429,8 +429,8 @@ func (a *app) baselineAccuracy(ctx context.Context, root, path string, labels ma
 		return 0, 0, err
 	}
 	defer m.Close()
-	if m.Meta.Kind != model.Classifier {
-		return 0, 0, fmt.Errorf("%s is a %s model, not a classifier", path, m.Meta.Kind)
+	if m.Metadata().Kind != modelmeta.Classifier {
+		return 0, 0, fmt.Errorf("%s is a %s model, not a classifier", path, m.Metadata().Kind)
 	}
 	eng, err := classify.New(m, classify.Options{})
 	if err != nil {

@@ -23,9 +23,10 @@ func (a *app) modelCmd() *cobra.Command {
 				return err
 			}
 			defer m.Close()
-			md := m.Meta
+			md := m.Metadata()
+			sha, ortVersion, provider := m.Identity()
 			info := map[string]any{
-				"path": m.Path, "sha256": m.SHA256, "onnxruntime": m.LibraryVersion, "provider": m.Provider,
+				"path": m.Path(), "sha256": sha, "onnxruntime": ortVersion, "provider": provider,
 				"kind": md.Kind, "layout": md.Layout, "num_classes": md.NumClasses(), "class_names": md.ClassNames,
 				"input": map[string]any{"channels": md.Channels, "height": md.Height, "width": md.Width, "color_mode": md.ColorMode,
 					"mean": md.Mean, "std": md.Std},
@@ -42,11 +43,11 @@ func (a *app) modelCmd() *cobra.Command {
 				names = append(append([]string{}, names[:12]...), fmt.Sprintf("… (%d more)", len(md.ClassNames)-12))
 			}
 			fmt.Fprintf(a.stdout, "model        %s\nsha256       %s\nkind         %s (%s)\nclasses      %d: %s\n",
-				m.Path, m.SHA256, md.Kind, md.Layout, md.NumClasses(), strings.Join(names, " "))
+				m.Path(), sha, md.Kind, md.Layout, md.NumClasses(), strings.Join(names, " "))
 			fmt.Fprintf(a.stdout, "input        %dx%dx%d %s, mean %v std %v\n", md.Channels, md.Height, md.Width, md.ColorMode, md.Mean, md.Std)
 			fmt.Fprintf(a.stdout, "trained for  degradation %s r=%d, data fraction %g\n", md.Degradation.Kind, md.Degradation.Resolution, md.DataFraction)
 			fmt.Fprintf(a.stdout, "schedule     %s eps=%g\nruntime      onnxruntime %s, %s\ntraining     %s\n",
-				md.Schedule, md.ScheduleEps, m.LibraryVersion, m.Provider, md.Training)
+				md.Schedule, md.ScheduleEps, ortVersion, provider, md.Training)
 			return nil
 		},
 	}

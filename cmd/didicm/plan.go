@@ -28,7 +28,7 @@ func (a *app) planCmd() *cobra.Command {
 					return err
 				}
 				defer m.Close()
-				req.NumClasses, req.InputBytes = m.NumClasses(), int64(4*m.Meta.InputSize())
+				req.NumClasses, req.InputBytes = m.NumClasses(), int64(4*m.Metadata().InputSize())
 				act, err := m.ProbeActivation(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("probe activation memory: %w", err)

@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/model"
+	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/workers"
@@ -52,7 +52,7 @@ func (c *Config) jobSpec() (jobs.Spec, error) {
 		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: c.modelPath(), Sampler: sc.Name, Steps: sc.Steps,
 		Chains: sc.Chains, Seed: sc.Seed, BatchSize: j.BatchSize, Posterior: j.Posterior, TopK: j.TopK,
 		ReviewThreshold: j.ReviewThreshold, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
-	if sum, err := model.FileSHA256(s.Model); err == nil {
+	if sum, err := modelmeta.FileSHA256(s.Model); err == nil {
 		s.ModelSHA256 = sum // workers with another model refuse the job's batches
 	}
 	s.Defaults()

@@ -45,12 +45,12 @@ func run(modelPath, fixture string, n, device int) error {
 		return err
 	}
 	defer gpu.Close()
-	images, err := inputs(fixture, n, cpu.Meta.InputSize())
+	images, err := inputs(fixture, n, cpu.Metadata().InputSize())
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	fmt.Printf("onnxruntime %s, model %s (K=%d), %d images\n\n", cpu.LibraryVersion, modelPath, cpu.NumClasses(), n)
+	fmt.Printf("onnxruntime %s, model %s (K=%d), %d images\n\n", ortVersionOf(cpu), modelPath, cpu.NumClasses(), n)
 	fmt.Printf("%-6s %-5s %6s %12s %12s\n", "device", "T", "batch", "images/s", "max|Δp|")
 	for _, steps := range []int{2, 8} {
 		for _, batch := range []int{64, 256} {
@@ -117,4 +117,9 @@ func inputs(path string, n, size int) ([][]float32, error) {
 		}
 	}
 	return out, nil
+}
+
+func ortVersionOf(m *ort.Model) string {
+	_, v, _ := m.Identity()
+	return v
 }

@@ -1,4 +1,4 @@
-package model
+package modelmeta
 
 import (
 	"errors"
@@ -37,6 +37,7 @@ func TestParseNamesTheWrongKey(t *testing.T) {
 		{"norm_std", "[0]", "positive"},
 		{"kind", "regressor", `want "score" or "classifier"`},
 		{"schedule", "cosine", "loglinear"},
+		{"schedule_eps", "0.01", "the sampler's ε is 0.001"},
 		{"degradation", `{"kind":"blur"}`, "lowres"},
 		{"norm_mean", "0.5", "not valid JSON"},
 		{"format_version", "2", "reads version 1"},

@@ -1,7 +1,7 @@
 // Package model describes a DiDiRN ONNX file as the rest of the system sees
 // it: the metadata contract that the Python export writes under the
 // "didicm." prefix, parsed and validated without loading ONNX Runtime.
-package model
+package modelmeta
 
 import (
 	"crypto/sha256"
@@ -9,8 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
+
+	"github.com/didicm/didicm/sampler"
 )
 
 // Prefix is the metadata_props key prefix.
@@ -110,6 +113,8 @@ func Parse(props map[string]string) (*Metadata, error) {
 		{len(m.Mean) == m.Channels, "norm_mean", "want one value per channel"},
 		{len(m.Std) == m.Channels && positive(m.Std), "norm_std", "want one positive value per channel"},
 		{m.Kind != Score || m.Schedule == "loglinear", "schedule", `this build implements "loglinear"`},
+		{m.Kind != Score || math.Abs(m.ScheduleEps-sampler.ScheduleEps) <= 1e-9*sampler.ScheduleEps, "schedule_eps",
+			fmt.Sprintf("the sampler's ε is %g: a model trained with another ε would be sampled wrongly", sampler.ScheduleEps)},
 		{m.Degradation.Kind == "none" || m.Degradation.Kind == "lowres" && m.Degradation.Resolution > 0, "degradation", "want none or lowres with a resolution"},
 	}
 	for _, c := range checks {
