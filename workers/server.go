@@ -37,32 +37,14 @@ type ServerConfig struct {
 // Serve runs the Asynq server until ctx is done, then shuts down gracefully.
 // It returns an error at once when Redis cannot be reached.
 func Serve(ctx context.Context, cfg ServerConfig, proc *Processor, reg *prometheus.Registry, log *slog.Logger) error {
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 1
-	}
-	if cfg.Queues == nil {
-		cfg.Queues = map[string]int{"default": 1}
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 30 * time.Second
-	}
+	cfg = cfg.withDefaults()
 	ping := asynq.NewClient(cfg.Redis)
 	err := ping.Ping() // asynq's Server.Start does not check: fail at start-up, not later
 	ping.Close()
 	if err != nil {
 		return fmt.Errorf("redis unreachable: %w", err)
 	}
-	base, maxDelay := orDuration(cfg.RetryBase, 10*time.Second), orDuration(cfg.RetryMax, 10*time.Minute)
-	srv := asynq.NewServer(cfg.Redis, asynq.Config{
-		Concurrency:     cfg.Concurrency,
-		Queues:          cfg.Queues,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		Logger:          asynqLogger{log},
-		LogLevel:        asynq.WarnLevel,
-		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
-			return time.Duration(math.Min(float64(maxDelay), float64(base)*math.Pow(2, float64(n))))
-		},
-	})
+	srv := asynq.NewServer(cfg.Redis, cfg.asynqConfig(log))
 	mux := asynq.NewServeMux()
 	mux.Handle(jobs.TypeBatch, proc)
 	if err := srv.Start(mux); err != nil {
@@ -70,20 +52,10 @@ func Serve(ctx context.Context, cfg ServerConfig, proc *Processor, reg *promethe
 	}
 	insp := asynq.NewInspector(cfg.Redis)
 	defer insp.Close()
-	var httpSrv *http.Server
-	if cfg.MetricsAddr != "" {
-		ln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			srv.Shutdown()
-			return fmt.Errorf("metrics listener %s: %w", cfg.MetricsAddr, err)
-		}
-		httpSrv = &http.Server{Handler: handler(reg, insp), ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server", "err", err)
-			}
-		}()
-		log.Info("metrics and health", "addr", ln.Addr().String())
+	httpSrv, err := serveMetrics(cfg.MetricsAddr, handler(reg, insp), log)
+	if err != nil {
+		srv.Shutdown()
+		return err
 	}
 	log.Info("worker started", "name", proc.Name, "concurrency", cfg.Concurrency, "queues", cfg.Queues)
 	depth := newDepthLoop(insp, cfg.Queues, proc.Metrics, log)
@@ -99,6 +71,54 @@ func Serve(ctx context.Context, cfg ServerConfig, proc *Processor, reg *promethe
 	}
 	log.Info("worker stopped")
 	return nil
+}
+
+func (cfg ServerConfig) withDefaults() ServerConfig {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1
+	}
+	if cfg.Queues == nil {
+		cfg.Queues = map[string]int{"default": 1}
+	}
+	cfg.ShutdownTimeout = orDuration(cfg.ShutdownTimeout, 30*time.Second)
+	cfg.RetryBase = orDuration(cfg.RetryBase, 10*time.Second)
+	cfg.RetryMax = orDuration(cfg.RetryMax, 10*time.Minute)
+	return cfg
+}
+
+// asynqConfig is the Asynq server's configuration: exponential backoff
+// between attempts, logs through slog.
+func (cfg ServerConfig) asynqConfig(log *slog.Logger) asynq.Config {
+	base, maxDelay := cfg.RetryBase, cfg.RetryMax
+	return asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          cfg.Queues,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          asynqLogger{log},
+		LogLevel:        asynq.WarnLevel,
+		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
+			return time.Duration(math.Min(float64(maxDelay), float64(base)*math.Pow(2, float64(n))))
+		},
+	}
+}
+
+// serveMetrics serves h on addr in the background; empty addr serves nothing.
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	log.Info("metrics and health", "addr", ln.Addr().String())
+	return srv, nil
 }
 
 func handler(reg *prometheus.Registry, insp *asynq.Inspector) http.Handler {
