@@ -23,7 +23,7 @@ build: $(ORT_LIB) ## build bin/didicm
 
 .PHONY: demo
 demo: setup build-demo ## zero-setup demo: MNIST archive -> in-process Redis -> worker -> summary
-	bin/didicm-demo demo --steps 8
+	bin/didicm-demo demo
 
 .PHONY: build-demo
 build-demo: $(ORT_LIB) ## build bin/didicm-demo (bin/didicm plus the demo: miniredis, embedded MNIST)

@@ -66,6 +66,16 @@ type Spec struct {
 	MaxRetry int    `json:"max_retry" mapstructure:"max_retry"`
 }
 
+// ModelQueue is the Asynq queue of jobs for the model with this sha256:
+// workers listen on their own model's queue, so a fleet with several models
+// never hands a job to a worker that cannot run it.
+func ModelQueue(sha256 string) string {
+	if len(sha256) > 16 {
+		sha256 = sha256[:16]
+	}
+	return "model-" + sha256
+}
+
 // Ref locates the job's objects.
 func (s Spec) Ref() Ref { return Ref{OutputURL: s.OutputURL, Prefix: s.OutputPrefix, ID: s.ID} }
 

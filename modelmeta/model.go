@@ -55,6 +55,11 @@ type Metadata struct {
 	DataFraction  float64
 	Training      json.RawMessage
 	FormatVersion string
+	// RecommendedSteps and MinSteps are the export's advice on T for a score
+	// model (didicm.recommended_steps, didicm.min_steps; optional, 0 when
+	// absent): the sampler's default, and the least T that gives its
+	// measured accuracy (its model card says which).
+	RecommendedSteps, MinSteps int
 }
 
 // NumClasses is K.
@@ -91,6 +96,8 @@ func Parse(props map[string]string) (*Metadata, error) {
 		DataFraction:  p.float("data_fraction"),
 		Training:      json.RawMessage(p.str("training")),
 	}
+	m.RecommendedSteps = p.optionalInt("recommended_steps")
+	m.MinSteps = p.optionalInt("min_steps")
 	k := p.int("num_classes")
 	p.json("class_names", &m.ClassNames)
 	p.json("norm_mean", &m.Mean)
@@ -115,6 +122,8 @@ func Parse(props map[string]string) (*Metadata, error) {
 		{m.Kind != Score || m.Schedule == "loglinear", "schedule", `this build implements "loglinear"`},
 		{m.Kind != Score || math.Abs(m.ScheduleEps-sampler.ScheduleEps) <= 1e-9*sampler.ScheduleEps, "schedule_eps",
 			fmt.Sprintf("the sampler's ε is %g: a model trained with another ε would be sampled wrongly", sampler.ScheduleEps)},
+		{m.RecommendedSteps >= 0 && m.RecommendedSteps <= 1000, "recommended_steps", "want 0 (none) to 1000"},
+		{m.MinSteps >= 0 && (m.RecommendedSteps == 0 || m.MinSteps <= m.RecommendedSteps), "min_steps", "want 0 (none) up to recommended_steps"},
 		{m.Degradation.Kind == "none" || m.Degradation.Kind == "lowres" && m.Degradation.Resolution > 0, "degradation", "want none or lowres with a resolution"},
 	}
 	for _, c := range checks {
@@ -155,6 +164,14 @@ func (p *parser) int(key string) int {
 		p.err = &Error{Key: key, Value: s, Problem: "not an integer"}
 	}
 	return n
+}
+
+// optionalInt is an integer key that may be absent (0).
+func (p *parser) optionalInt(key string) int {
+	if _, ok := p.props[Prefix+key]; !ok {
+		return 0
+	}
+	return p.int(key)
 }
 
 func (p *parser) float(key string) float64 {

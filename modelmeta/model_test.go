@@ -37,6 +37,8 @@ func TestParseNamesTheWrongKey(t *testing.T) {
 		{"norm_std", "[0]", "positive"},
 		{"kind", "regressor", `want "score" or "classifier"`},
 		{"schedule", "cosine", "loglinear"},
+		{"recommended_steps", "-1", "want 0 (none) to 1000"},
+		{"min_steps", "x", "not an integer"},
 		{"schedule_eps", "0.01", "the sampler's ε is 0.001"},
 		{"degradation", `{"kind":"blur"}`, "lowres"},
 		{"norm_mean", "0.5", "not valid JSON"},

@@ -24,7 +24,8 @@ type Result struct {
 	MaxProb float64
 	// Margin is the top-1 minus the top-2 probability.
 	Margin float64
-	// Entropy is in nats; EntropyNorm is Entropy / log K (0 sure, 1 uniform).
+	// Entropy is in nats; EntropyNorm is Entropy / log K (0 sure, 1 uniform),
+	// and 1 whenever the top two classes tie exactly.
 	Entropy, EntropyNorm float64
 	// Agreement is, for CL, the fraction of chains that ended at Class;
 	// NaN for other samplers.
@@ -57,6 +58,12 @@ func (r *Result) Summarize() {
 	}
 	if len(p) > 1 {
 		r.EntropyNorm = h / math.Log(float64(len(p)))
+	}
+	if second >= 0 && p[second] == p[top] {
+		// An exact tie at the top: the class is a coin toss whatever the
+		// entropy says (CP at T=1 ends most images in ties), so the image
+		// is as uncertain as can be and goes to review.
+		r.EntropyNorm = 1
 	}
 }
 

@@ -305,3 +305,16 @@ func TestCLRowChunksSmallerThanChainsGiveTheSameResult(t *testing.T) {
 		}
 	}
 }
+
+func TestAnExactTieAtTheTopIsMaximallyUncertain(t *testing.T) {
+	tied := sampler.Result{Posterior: []float64{0.45, 0.45, 0.1}}
+	tied.Summarize()
+	if tied.EntropyNorm != 1 {
+		t.Fatalf("tie at the top: entropy_norm %v, want 1", tied.EntropyNorm)
+	}
+	clear := sampler.Result{Posterior: []float64{0.46, 0.44, 0.1}}
+	clear.Summarize()
+	if clear.EntropyNorm >= 1 || clear.Class != 0 {
+		t.Fatalf("no tie: entropy_norm %v class %d", clear.EntropyNorm, clear.Class)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/plan"
+	"github.com/didicm/didicm/sampler"
 )
 
 func (a *app) classifyCmd() *cobra.Command {
@@ -59,7 +60,8 @@ func (a *app) classifyCmd() *cobra.Command {
 func addSamplerFlags(f *pflag.FlagSet) {
 	configFlag(f, "model", "model", "model file (default "+DefaultModel+")")
 	configFlag(f, "sampler.name", "sampler", "auto (planner), cp or cl; a classifier model uses softmax")
-	configFlag(f, "sampler.steps", "steps", "diffusion steps T")
+	configFlag(f, "sampler.steps", "steps", fmt.Sprintf("diffusion steps T (0: the model's recommendation, else %d)", sampler.DefaultSteps))
+	configFlag(f, "sampler.force_steps", "force-steps", "run below the model's minimum T")
 	configFlag(f, "sampler.chains", "chains", "CL chains N")
 	configFlag(f, "sampler.seed", "seed", "CL random seed")
 	configFlag(f, "sampler.micro_batch", "micro-batch", "images (CP) or chain rows (CL) per model call (0: planner)")
@@ -69,15 +71,20 @@ func addSamplerFlags(f *pflag.FlagSet) {
 // engine opens the configured model and builds the engine, with the sampler
 // from the configuration or, for "auto", from the planner.
 func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
-	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
+	m, err := a.openModel(a.cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	sc := a.cfg.Sampler
-	opts := classify.Options{Sampler: sc.Name, Steps: sc.Steps, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
+	steps, err := a.cfg.steps(m.Metadata())
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	opts := classify.Options{Sampler: sc.Name, Steps: steps, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
 		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits()}
 	if m.Metadata().Kind == modelmeta.Score {
-		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: sc.Steps, Chains: sc.Chains,
+		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: steps, Chains: sc.Chains,
 			Budget: size(sc.MemoryBudget), InputBytes: int64(4 * m.Metadata().InputSize()), Force: sc.Name})
 		if err != nil {
 			m.Close()

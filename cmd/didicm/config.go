@@ -20,9 +20,6 @@ import (
 	"github.com/didicm/didicm/workers"
 )
 
-// DefaultModel is the shipped DiDiRN, used when no model is configured.
-const DefaultModel = "models/didirn-mnist-7px-5pct.onnx"
-
 // Config is every setting the binary reads, from (lowest to highest) the
 // defaults, the config file (--config or ./didicm.yaml), DIDICM_* environment
 // variables (DIDICM_SAMPLER_STEPS for sampler.steps) and flags.
@@ -86,8 +83,9 @@ type RuntimeConfig struct {
 
 // SamplerConfig chooses the reverse process.
 type SamplerConfig struct {
-	Name         string `mapstructure:"name"` // auto, cp or cl
-	Steps        int    `mapstructure:"steps"`
+	Name         string `mapstructure:"name"`  // auto, cp or cl
+	Steps        int    `mapstructure:"steps"` // 0: the model's recommendation
+	ForceSteps   bool   `mapstructure:"force_steps"`
 	Chains       int    `mapstructure:"chains"`
 	MicroBatch   int    `mapstructure:"micro_batch"`
 	Seed         uint64 `mapstructure:"seed"`
@@ -117,7 +115,8 @@ var defaults = map[string]any{
 	"onnxruntime.graph_optimization": "all",
 	"onnxruntime.spin":               "on",
 	"sampler.name":                   "auto",
-	"sampler.steps":                  sampler.DefaultSteps,
+	"sampler.steps":                  0,
+	"sampler.force_steps":            false,
 	"sampler.chains":                 sampler.DefaultChains,
 	"sampler.micro_batch":            0,
 	"sampler.seed":                   uint64(0),
@@ -130,7 +129,7 @@ var defaults = map[string]any{
 	"worker.concurrency":             0,
 	"worker.max_images_per_call":     0,
 	"worker.gc_percent":              workers.DefaultGCPercent,
-	"worker.queues":                  []string{"default"},
+	"worker.queues":                  []string{},
 	"worker.shutdown_timeout":        "30s",
 	"worker.metrics_addr":            ":9090",
 	"worker.name":                    "",
@@ -146,7 +145,7 @@ var defaults = map[string]any{
 	"job.top_k":                      0,
 	"job.review_threshold":           jobs.DefaultReviewThreshold,
 	"job.max_retry":                  jobs.DefaultMaxRetry,
-	"job.queue":                      jobs.DefaultQueue,
+	"job.queue":                      "",
 }
 
 // ConfigError names the setting that is wrong.
@@ -207,7 +206,7 @@ func (c *Config) validate() error {
 		oneOf("sampler.name", c.Sampler.Name, "auto", "cp", "cl"),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "text", "json"),
-		positive("sampler.steps", c.Sampler.Steps, 1, 1000),
+		positive("sampler.steps", c.Sampler.Steps, 0, 1000),
 		positive("sampler.chains", c.Sampler.Chains, 1, 1<<16),
 		positive("sampler.micro_batch", c.Sampler.MicroBatch, 0, 1<<16),
 		sizeErr("sampler.memory_budget", c.Sampler.MemoryBudget),
@@ -264,14 +263,6 @@ func (c *Config) runtime() ort.Config {
 
 func (c *Config) limits() imaging.Limits {
 	return imaging.Limits{MaxBytes: size(c.Limits.MaxBytes), MaxPixels: c.Limits.MaxPixels}
-}
-
-// modelPath is the configured model or the shipped default.
-func (c *Config) modelPath() string {
-	if c.Model != "" {
-		return c.Model
-	}
-	return DefaultModel
 }
 
 // configFlag declares a flag bound to a config key; its default is the

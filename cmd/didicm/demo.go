@@ -118,7 +118,7 @@ func claimDemoDir(dir string) error {
 
 // demoModel returns the configured model's metadata.
 func (a *app) demoModel() (*modelmeta.Metadata, error) {
-	m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
+	m, err := a.openModel(a.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (a *app) demo(ctx context.Context, dir, baseline string, n int) error {
 	defer stopRedis()
 	cfg.Job = JobConfig{ID: "demo", InputURL: "file://" + filepath.Join(abs, "archive"),
 		OutputURL: "file://" + abs + "/results?create_dir=true", BatchSize: 128, Posterior: jobs.DefaultPosterior,
-		ReviewThreshold: jobs.DefaultReviewThreshold, MaxRetry: 2, Queue: jobs.DefaultQueue}
+		ReviewThreshold: jobs.DefaultReviewThreshold, MaxRetry: 2}
 	cfg.Worker.MetricsAddr = ""
 	start := time.Now()
 	rep, p, err := a.runDemoJob(ctx, &cfg)
@@ -175,7 +175,7 @@ func (a *app) runDemoJob(ctx context.Context, cfg *Config) (pipeline.EnqueueRepo
 	if err != nil {
 		return pipeline.EnqueueReport{}, p, err
 	}
-	spec, err := cfg.jobSpec()
+	spec, err := a.jobSpec(cfg)
 	if err != nil {
 		return pipeline.EnqueueReport{}, p, err
 	}

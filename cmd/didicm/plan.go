@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/plan"
 )
 
@@ -23,7 +22,7 @@ func (a *app) planCmd() *cobra.Command {
 			req := plan.Request{NumClasses: classes, Images: images, Steps: sc.Steps, Chains: sc.Chains,
 				Budget: size(sc.MemoryBudget), Force: sc.Name}
 			if cmd.Flags().Changed("model") || classes == 0 {
-				m, err := ort.Open(a.cfg.modelPath(), a.cfg.runtime(), a.log)
+				m, err := a.openModel(a.cfg)
 				if err != nil {
 					return err
 				}

@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/workers"
@@ -46,14 +45,26 @@ func (j JobConfig) ref() jobs.Ref {
 	return jobs.Ref{OutputURL: j.OutputURL, Prefix: j.OutputPrefix, ID: j.ID}
 }
 
-func (c *Config) jobSpec() (jobs.Spec, error) {
+// jobSpec is the configured job for the configured model: the model must
+// exist and load (its sha256 is recorded, so workers with another model
+// never run the job), its steps follow the model's advice, and the job goes
+// to its model's queue unless job.queue names one.
+func (a *app) jobSpec(c *Config) (jobs.Spec, error) {
+	path, sha, meta, err := a.inspectModel(c)
+	if err != nil {
+		return jobs.Spec{}, err
+	}
+	steps, err := c.steps(meta)
+	if err != nil {
+		return jobs.Spec{}, err
+	}
 	j, sc := c.Job, c.Sampler
 	s := jobs.Spec{ID: j.ID, InputURL: j.InputURL, InputPrefix: j.InputPrefix, Include: j.Include, Exclude: j.Exclude,
-		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: c.modelPath(), Sampler: sc.Name, Steps: sc.Steps,
+		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: path, ModelSHA256: sha, Sampler: sc.Name, Steps: steps,
 		Chains: sc.Chains, Seed: sc.Seed, BatchSize: j.BatchSize, Posterior: j.Posterior, TopK: j.TopK,
 		ReviewThreshold: j.ReviewThreshold, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
-	if sum, err := modelmeta.FileSHA256(s.Model); err == nil {
-		s.ModelSHA256 = sum // workers with another model refuse the job's batches
+	if s.Queue == "" {
+		s.Queue = jobs.ModelQueue(sha)
 	}
 	s.Defaults()
 	return s, s.Validate()
@@ -64,7 +75,7 @@ func (a *app) enqueueCmd() *cobra.Command {
 		Use:   "enqueue",
 		Short: "List an archive, snapshot it into a manifest and queue its batches (re-run: resume)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := a.cfg.jobSpec()
+			spec, err := a.jobSpec(a.cfg)
 			if err != nil {
 				return usageError{err}
 			}
@@ -133,7 +144,11 @@ func (a *app) runWorker(ctx context.Context, cfg *Config, opt asynq.RedisConnOpt
 	gc := setGCPercent(cfg.Worker.GCPercent)
 	a.log.Info("worker parallelism", "batches_in_flight", par.Concurrency, "intra_op_threads", par.IntraOpThreads,
 		"cores", runtime.GOMAXPROCS(0), "why", par.Reason, "gc_percent", gc)
-	m, err := ort.Open(cfg.modelPath(), rt, a.log)
+	path, err := cfg.modelPath()
+	if err != nil {
+		return err
+	}
+	m, err := ort.Open(path, rt, a.log)
 	if err != nil {
 		return err
 	}
@@ -160,6 +175,10 @@ func (a *app) runWorker(ctx context.Context, cfg *Config, opt asynq.RedisConnOpt
 	queues := map[string]int{}
 	for _, q := range cfg.Worker.Queues {
 		queues[q] = 1
+	}
+	if len(queues) == 0 { // the default: this model's jobs
+		sha, _, _ := m.Identity()
+		queues[jobs.ModelQueue(sha)] = 1
 	}
 	shutdown, _ := time.ParseDuration(cfg.Worker.ShutdownTimeout)
 	return workers.Serve(ctx, workers.ServerConfig{Redis: opt, Concurrency: par.Concurrency, Queues: queues,

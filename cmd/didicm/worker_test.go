@@ -22,6 +22,7 @@ import (
 
 	"github.com/didicm/didicm/internal/redistest"
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/pipeline"
 )
 
@@ -92,7 +93,7 @@ func TestJobSurvivesAWorkerKilledMidBatch(t *testing.T) {
 	pngArchive(t, filepath.Join(dir, "in"), 1200)
 	url := "file://" + dir
 	spec := jobs.Spec{ID: "crash", InputURL: url, InputPrefix: "in", OutputURL: url, OutputPrefix: "out",
-		BatchSize: 100, Sampler: "cp", Steps: 16, MaxRetry: 3}
+		BatchSize: 100, Sampler: "cp", Steps: 16, MaxRetry: 3, Queue: modelQueue(t, "../../testdata/score-k10.onnx")}
 	c := asynq.NewClient(asynq.RedisClientOpt{Addr: addr})
 	defer c.Close()
 	if _, err := pipeline.Enqueue(context.Background(), spec, c); err != nil {
@@ -217,4 +218,14 @@ func TestMonitorServesTheAsynqUI(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("monitor after SIGTERM: %v", err)
 	}
+}
+
+// modelQueue is the queue a worker with this model listens on by default.
+func modelQueue(t *testing.T, path string) string {
+	t.Helper()
+	sha, err := modelmeta.FileSHA256(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs.ModelQueue(sha)
 }

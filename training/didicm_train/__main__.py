@@ -73,6 +73,10 @@ def cmd_export(a):
     cfg = ck["cfg"]
     meta = X.metadata(cfg["kind"], cfg["layout"], ck["classes"], ck["shape"], cfg["mean"], cfg["std"],
                       cfg["resolution"], cfg["fraction"], {**ck["summary"], "cfg": cfg})
+    if cfg["kind"] == "score":
+        if a.min_steps and a.recommended_steps and a.min_steps > a.recommended_steps:
+            raise SystemExit("--min-steps is above --recommended-steps")
+        meta.update(recommended_steps=a.recommended_steps, min_steps=a.min_steps)
     X.export(model, cfg["kind"], a.out, meta)
     x, _ = _test_set(ck, 0)
     fx = X.parity(model, cfg["kind"], x[:a.parity_images], len(ck["classes"]))
@@ -132,6 +136,10 @@ def main(argv=None):
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--out", required=True)
     x.add_argument("--parity-images", type=int, default=4)
+    x.add_argument("--recommended-steps", type=int, default=0,
+                   help="score models: the T the sampler uses by default (from the model's evaluation)")
+    x.add_argument("--min-steps", type=int, default=0,
+                   help="score models: the least T the pipeline accepts without --force-steps")
     x.set_defaults(fn=cmd_export)
     f = sub.add_parser("fixture", help="random-weight score model for Go tests")
     f.add_argument("--k", type=int, required=True)

@@ -21,6 +21,8 @@ METADATA_KEYS = (
     "input_width", "color_mode", "norm_mean", "norm_std", "schedule", "schedule_eps", "degradation",
     "data_fraction", "training",
 )
+# Optional keys: written when set (score models: the sampler's advice on T).
+OPTIONAL_KEYS = ("recommended_steps", "min_steps")
 
 
 def metadata(kind, layout, classes, shape, mean, std, resolution, fraction, training):
@@ -52,9 +54,9 @@ def export(model, kind, path, meta):
                       opset_version=OPSET, do_constant_folding=True)
     m = onnx.load(tmp)
     del m.metadata_props[:]
-    for key in METADATA_KEYS:
+    for key in METADATA_KEYS + tuple(k for k in OPTIONAL_KEYS if meta.get(k)):
         p = m.metadata_props.add()
-        p.key, p.value = "didicm." + key, meta[key]
+        p.key, p.value = "didicm." + key, str(meta[key])
     onnx.checker.check_model(m)
     onnx.save(m, path)
     os.remove(tmp)
