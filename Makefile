@@ -31,8 +31,8 @@ build-demo: $(ORT_LIB) ## build bin/didicm-demo (bin/didicm plus the demo: minir
 	$(GO) build -tags demo -o bin/didicm-demo ./cmd/didicm
 
 .PHONY: test
-test: setup ## all tests: Python, Go (with real ONNX Runtime and Redis), short fuzzing
-	$(MAKE) test-py test-go fuzz
+test: setup ## all tests: lint, Python, Go (with real ONNX Runtime and Redis), short fuzzing
+	$(MAKE) lint test-py test-go fuzz
 
 .PHONY: test-py
 test-py: ## Python unit tests and the train/export smoke run
@@ -57,10 +57,14 @@ fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME
 bench: $(ORT_LIB) ## every benchmark, incl. end to end, scaling and a CPU profile of the job (~12 min; raw output in build/bench/, figures in docs/benchmarks.md)
 	scripts/bench-all.sh
 
+GOLANGCI_LINT = $(CURDIR)/.cache/bin/golangci-lint
+
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and golangci-lint (.golangci.yml says why each check is on or off)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	scripts/demo-data.sh
 	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
 
 .PHONY: model
 model: ## reproduce the shipped models and evaluation tables (~35 min on 2 cores)

@@ -231,7 +231,7 @@ func TestPeekReaderPeeksWithoutAdvancing(t *testing.T) {
 	if n, _ := r.Read(buf); string(buf[:n]) != "\x89PNG " {
 		t.Fatalf("Read after Peek = %q", buf[:n])
 	}
-	if p, err := r.Peek(10); string(p) != "rest" || err != io.EOF {
+	if p, err := r.Peek(10); string(p) != "rest" || !errors.Is(err, io.EOF) {
 		t.Fatalf("Peek past the end = %q, %v; want the rest and io.EOF", p, err)
 	}
 }

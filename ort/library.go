@@ -47,7 +47,7 @@ func LoadLibrary(path string, log *slog.Logger) (string, string, error) {
 	}
 	ortgo.SetSharedLibraryPath(found)
 	if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelError()); err != nil {
-		return "", "", fmt.Errorf("%w: load %s: %v (this build needs ONNX Runtime >= 1.%d, tested with %s)",
+		return "", "", fmt.Errorf("%w: load %s: %w (this build needs ONNX Runtime >= 1.%d, tested with %s)",
 			ErrLibrary, found, err, minMinor, Version)
 	}
 	ver := ortgo.GetVersion()

@@ -19,4 +19,10 @@ if [ ${#pkgs[@]} -gt 0 ]; then
 fi
 scripts/fetch-onnxruntime.sh >/dev/null
 go mod download
+# golangci-lint (make lint), built from the Go module proxy into .cache/bin.
+lint_version=v2.15.0
+if ! .cache/bin/golangci-lint version 2>/dev/null | grep -q "version ${lint_version#v} "; then
+  echo "setup: go install golangci-lint $lint_version (a few minutes, once)"
+  GOBIN="$PWD/.cache/bin" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$lint_version"
+fi
 echo "setup: ok"

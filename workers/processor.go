@@ -379,7 +379,7 @@ func (p *Processor) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, b := range p.buckets {
-		b.Close()
+		_ = b.Close() // read handles: nothing is lost if one fails to close
 	}
 }
 

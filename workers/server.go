@@ -40,7 +40,7 @@ func Serve(ctx context.Context, cfg ServerConfig, proc *Processor, reg *promethe
 	cfg = cfg.withDefaults()
 	ping := asynq.NewClient(cfg.Redis)
 	err := ping.Ping() // asynq's Server.Start does not check: fail at start-up, not later
-	ping.Close()
+	_ = ping.Close()
 	if err != nil {
 		return fmt.Errorf("redis unreachable: %w", err)
 	}

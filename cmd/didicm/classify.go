@@ -78,7 +78,7 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 	sc := a.cfg.Sampler
 	steps, err := a.cfg.steps(m.Metadata())
 	if err != nil {
-		m.Close()
+		_ = m.Close() // the error that brought us here is the one to report
 		return nil, nil, err
 	}
 	opts := classify.Options{Sampler: sc.Name, Steps: steps, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
@@ -87,7 +87,7 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: steps, Chains: sc.Chains,
 			Budget: size(sc.MemoryBudget), InputBytes: int64(4 * m.Metadata().InputSize()), Force: sc.Name})
 		if err != nil {
-			m.Close()
+			_ = m.Close() // the error that brought us here is the one to report
 			return nil, nil, err
 		}
 		opts.Sampler = p.Sampler
@@ -98,7 +98,7 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 	}
 	eng, err := classify.New(m, opts)
 	if err != nil {
-		m.Close()
+		_ = m.Close() // the error that brought us here is the one to report
 		return nil, nil, err
 	}
 	return eng, m, nil

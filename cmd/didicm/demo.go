@@ -250,7 +250,7 @@ func mnistTestSet() (*GoMNIST.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp) // ours: made just above
+	defer func() { _ = os.RemoveAll(tmp) }() // ours: made just above
 	var paths []string
 	for _, name := range []string{"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
 		data, err := mnistData.ReadFile("demodata/" + name)

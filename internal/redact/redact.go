@@ -62,7 +62,7 @@ func URL(raw string) string {
 		return raw
 	}
 	u.RawQuery = q.Encode()
-	return strings.Replace(u.String(), url.QueryEscape(Mask), Mask, -1)
+	return strings.ReplaceAll(u.String(), url.QueryEscape(Mask), Mask)
 }
 
 // String masks every URL and every secret name=value pair in s.
