@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -31,6 +32,9 @@ func (a *app) classifyCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "jsonl" {
 				return usageError{fmt.Errorf("--format %q: want table or jsonl", format)}
+			}
+			if err := errors.Join(positive("--batch", batch, 1, 1<<16), positive("--top-k", topK, 0, 1<<20)); err != nil {
+				return usageError{err}
 			}
 			files, err := listFiles(args)
 			if err != nil {

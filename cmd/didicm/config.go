@@ -142,7 +142,7 @@ var defaults = map[string]any{
 	"job.output_prefix":              "",
 	"job.batch_size":                 jobs.DefaultBatchSize,
 	"job.posterior":                  jobs.DefaultPosterior,
-	"job.top_k":                      0,
+	"job.top_k":                      jobs.DefaultTopK,
 	"job.review_threshold":           jobs.DefaultReviewThreshold,
 	"job.max_retry":                  jobs.DefaultMaxRetry,
 	"job.queue":                      "",
@@ -211,6 +211,12 @@ func (c *Config) validate() error {
 		positive("sampler.micro_batch", c.Sampler.MicroBatch, 0, 1<<16),
 		sizeErr("sampler.memory_budget", c.Sampler.MemoryBudget),
 		sizeErr("limits.max_bytes", c.Limits.MaxBytes),
+		positive64("limits.max_pixels", c.Limits.MaxPixels, 1, 1<<40),
+		positive("job.batch_size", c.Job.BatchSize, 1, 100_000),
+		oneOf("job.posterior", c.Job.Posterior, "full", "top-k"),
+		positive("job.top_k", c.Job.TopK, 1, 1<<20),
+		floatIn("job.review_threshold", c.Job.ReviewThreshold, 0, 1),
+		positive("job.max_retry", c.Job.MaxRetry, 0, 100),
 		positive("worker.concurrency", c.Worker.Concurrency, 0, 1024),
 		positive("worker.max_images_per_call", c.Worker.MaxImagesPerCall, 0, 1<<16),
 		positive("worker.gc_percent", c.Worker.GCPercent, 25, 10000),
@@ -219,16 +225,26 @@ func (c *Config) validate() error {
 	)
 }
 
-func positive(key string, v, lo, hi int) error {
+func positive(key string, v, lo, hi int) error { return positive64(key, int64(v), int64(lo), int64(hi)) }
+
+func positive64(key string, v, lo, hi int64) error {
 	if v < lo || v > hi {
 		return &ConfigError{key, fmt.Sprintf("%d; want %d to %d", v, lo, hi)}
 	}
 	return nil
 }
 
+func floatIn(key string, v, lo, hi float64) error {
+	if !(v >= lo && v <= hi) {
+		return &ConfigError{key, fmt.Sprintf("%g; want %g to %g", v, lo, hi)}
+	}
+	return nil
+}
+
+// sizeErr checks a positive size such as 2GiB.
 func sizeErr(key, s string) error {
-	if _, err := humanize.ParseBytes(s); err != nil {
-		return &ConfigError{key, fmt.Sprintf("%q is not a size like 2GiB", s)}
+	if n, err := humanize.ParseBytes(s); err != nil || n == 0 {
+		return &ConfigError{key, fmt.Sprintf("%q is not a positive size like 2GiB", s)}
 	}
 	return nil
 }

@@ -123,3 +123,74 @@ func TestAMixedFleetRoutesEachJobToItsModel(t *testing.T) {
 		}
 	}
 }
+
+func TestBadNumbersAreRefusedByName(t *testing.T) {
+	dir, _ := archive(t)
+	url := "file://" + dir
+	enqueue := []string{"enqueue", "--redis", "redis://127.0.0.1:1", "--job", "j", "--input", url, "--output", url,
+		"--model", "../../testdata/score-k10.onnx"}
+	cases := []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{"negative pixel limit", []string{"classify", dir}, "DIDICM_LIMITS_MAX_PIXELS=-5", "limits.max_pixels"},
+		{"zero byte limit", []string{"classify", dir}, "DIDICM_LIMITS_MAX_BYTES=0", "limits.max_bytes"},
+		{"negative top-k", []string{"classify", "--top-k", "-1", dir}, "", "--top-k"},
+		{"zero batch", []string{"classify", "--batch", "0", dir}, "", "--batch"},
+		{"negative batch", []string{"classify", "--batch", "-5", dir}, "", "--batch"},
+		{"zero memory budget", []string{"classify", "--memory-budget", "0", dir}, "", "sampler.memory_budget"},
+		{"negative plan images", []string{"plan", "--classes", "10", "--images", "-3"}, "", "--images"},
+		{"one class", []string{"plan", "--classes", "1"}, "", "--classes 1"},
+		{"zero batch size", append(enqueue, "--batch-size", "0"), "", "job.batch_size"},
+		{"top-k posterior with k 0", append(enqueue, "--posterior", "top-k", "--top-k", "0"), "", "job.top_k"},
+		{"review threshold above 1", append(enqueue, "--review-threshold", "2"), "", "job.review_threshold"},
+		{"zero poll interval", []string{"status", "--job", "j", "--output", url, "--wait", "--every", "0"}, "", "--every"},
+		{"negative poll interval", []string{"status", "--job", "j", "--output", url, "--wait", "--every", "-1s"}, "", "--every"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.env != "" {
+				k, v, _ := strings.Cut(c.env, "=")
+				t.Setenv(k, v)
+			}
+			out, errs, code := run(t, c.args...)
+			if code != 2 || !strings.Contains(errs, c.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 naming %s", code, errs, c.want)
+			}
+			if strings.Contains(out, "K=") || strings.Contains(errs, "goroutine") {
+				t.Fatalf("printed before refusing or panicked: %q %q", out, errs)
+			}
+		})
+	}
+}
+
+func TestAWrongRedisPasswordFailsAtStartAndIsNeverPrinted(t *testing.T) {
+	const secret = "s3cret-Pa55"
+	addr := redistest.StartWithPassword(t, "the-right-one")
+	redisURL := "redis://:" + secret + "@" + addr
+	dir := t.TempDir()
+	pngArchive(t, filepath.Join(dir, "in"), 2)
+	url := "file://" + dir
+	for _, args := range [][]string{
+		{"monitor", "--addr", "127.0.0.1:0"},
+		{"enqueue", "--job", "j", "--input", url, "--input-prefix", "in", "--output", url, "--model", "../../testdata/score-k10.onnx"},
+		{"retry", "--job", "j", "--output", url},
+		{"worker", "--model", "../../testdata/score-k10.onnx", "--metrics-addr", ""},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			cmd, out := didicm(t, append(args, "--redis", redisURL, "--log-level", "debug")...)
+			timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() }) // a server that starts anyway fails here
+			err := cmd.Wait()
+			timer.Stop()
+			if err == nil || !strings.Contains(out.String(), "WRONGPASS") && !strings.Contains(out.String(), "NOAUTH") &&
+				!strings.Contains(strings.ToLower(out.String()), "auth") {
+				t.Fatalf("%s with a wrong password: %v, output %q; want a failure at start saying why", args[0], err, out)
+			}
+			if strings.Contains(out.String(), secret) {
+				t.Fatalf("%s printed the password: %q", args[0], out)
+			}
+		})
+	}
+}

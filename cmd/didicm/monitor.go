@@ -22,6 +22,9 @@ func (a *app) monitorCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			if err := pingRedis(opt); err != nil {
+				return err
+			}
 			ui := asynqmon.New(asynqmon.Options{RootPath: "/", RedisConnOpt: opt})
 			defer ui.Close()
 			ln, err := net.Listen("tcp", addr)

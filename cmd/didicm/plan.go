@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,12 @@ func (a *app) planCmd() *cobra.Command {
   didicm plan --classes 100000 --memory-budget 2GiB
   didicm plan --model models/didirn-mnist-7px-5pct.onnx`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := errors.Join(positive("--classes", classes, 0, 1<<30), positive("--images", images, 1, 1<<20)); err != nil {
+				return usageError{err}
+			}
+			if classes == 1 {
+				return usageError{errors.New("--classes 1: a classifier needs at least 2 classes")}
+			}
 			sc := a.cfg.Sampler
 			req := plan.Request{NumClasses: classes, Images: images, Steps: sc.Steps, Chains: sc.Chains,
 				Budget: size(sc.MemoryBudget), Force: sc.Name}
@@ -47,7 +54,10 @@ func (a *app) planCmd() *cobra.Command {
 				req.InputBytes = size(input)
 			}
 			p, err := plan.Decide(req)
-			fmt.Fprint(a.stdout, p.String())
+			if err != nil && !errors.Is(err, plan.ErrNoFit) {
+				return err
+			}
+			fmt.Fprint(a.stdout, p.String()) // with ErrNoFit: the costs that did not fit
 			return err
 		},
 	}

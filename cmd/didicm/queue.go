@@ -33,6 +33,17 @@ func addRedisFlag(f *pflag.FlagSet) {
 	configFlag(f, "redis.url", "redis", "Redis URL, redis://[:password@]host:port[/db]")
 }
 
+// pingRedis fails at start-up, naming the server without its password,
+// when Redis cannot be reached or refuses the credentials.
+func pingRedis(opt asynq.RedisConnOpt) error {
+	c := asynq.NewClient(opt)
+	defer c.Close()
+	if err := c.Ping(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
 func (c *Config) redis() (asynq.RedisConnOpt, error) {
 	if c.Redis.URL == "" {
 		return nil, &ConfigError{"redis.url", "missing (set --redis, DIDICM_REDIS_URL or redis.url)"}
@@ -85,15 +96,15 @@ func (a *app) enqueueCmd() *cobra.Command {
 			}
 			client := asynq.NewClient(opt)
 			defer client.Close()
-			if err := client.Ping(); err != nil {
-				return fmt.Errorf("redis %s: %w", a.cfg.Redis.URL, err)
+			if err := pingRedis(opt); err != nil {
+				return err
 			}
 			rep, err := pipeline.Enqueue(cmd.Context(), spec, client)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "job %s: %d images in %d batches; queued %d, already done %d, already queued %d (resumed: %v)\n",
-				spec.ID, rep.Images, rep.Batches, rep.Queued, rep.Done, rep.InQueue, rep.Resumed)
+			fmt.Fprintf(a.stdout, "job %s: %s in %s on queue %s; queued %d, already done %d, already queued %d (resumed: %v)\n",
+				spec.ID, plural(rep.Images, "image"), plural(rep.Batches, "batch"), spec.Queue, rep.Queued, rep.Done, rep.InQueue, rep.Resumed)
 			return nil
 		},
 	}
@@ -107,7 +118,7 @@ func (a *app) enqueueCmd() *cobra.Command {
 	configFlag(f, "job.exclude", "exclude", "patterns of keys to skip")
 	configFlag(f, "job.batch_size", "batch-size", "images per task")
 	configFlag(f, "job.posterior", "posterior", "full or top-k")
-	configFlag(f, "job.top_k", "top-k", fmt.Sprintf("entries kept with --posterior top-k (default %d)", jobs.DefaultTopK))
+	configFlag(f, "job.top_k", "top-k", "entries kept with --posterior top-k")
 	configFlag(f, "job.review_threshold", "review-threshold", "normalised entropy above which an image is listed for review")
 	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch")
 	return cmd
@@ -196,6 +207,9 @@ func (a *app) statusCmd() *cobra.Command {
 			if j.ID == "" || j.OutputURL == "" {
 				return usageError{errors.New("status needs --job and --output")}
 			}
+			if every <= 0 {
+				return usageError{fmt.Errorf("--every %s: want a positive interval such as 2s", every)}
+			}
 			p, err := pipeline.Status(cmd.Context(), j.ref())
 			if err != nil {
 				return err
@@ -275,11 +289,11 @@ func (a *app) retryCmd() *cobra.Command {
 			client, insp := asynq.NewClient(opt), asynq.NewInspector(opt)
 			defer client.Close()
 			defer insp.Close()
-			if err := client.Ping(); err != nil {
-				return fmt.Errorf("redis %s: %w", a.cfg.Redis.URL, err)
+			if err := pingRedis(opt); err != nil {
+				return err
 			}
 			batches, err := pipeline.Retry(cmd.Context(), j.ref(), client, insp)
-			fmt.Fprintf(a.stdout, "job %s: re-queued %d failed batches %v\n", j.ID, len(batches), batches)
+			fmt.Fprintf(a.stdout, "job %s: re-queued %s %v\n", j.ID, plural(len(batches), "failed batch"), batches)
 			return err
 		},
 	}

@@ -31,7 +31,11 @@ func redactAttr(_ []string, a slog.Attr) slog.Attr {
 // plural writes a count with its noun: "1 image", "2,001 images".
 func plural(n int, noun string) string {
 	s := humanize.Comma(int64(n)) + " " + noun
-	if n != 1 {
+	switch {
+	case n == 1:
+	case strings.HasSuffix(noun, "ch") || strings.HasSuffix(noun, "s") || strings.HasSuffix(noun, "x"):
+		s += "es"
+	default:
 		s += "s"
 	}
 	return s

@@ -15,6 +15,17 @@ import (
 // binary is missing (scripts/setup.sh installs it).
 func Start(t testing.TB) string {
 	t.Helper()
+	return start(t)
+}
+
+// StartWithPassword runs redis-server that requires password (requirepass).
+func StartWithPassword(t testing.TB, password string) string {
+	t.Helper()
+	return start(t, "--requirepass", password)
+}
+
+func start(t testing.TB, extra ...string) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found (scripts/setup.sh installs it): %v", err)
@@ -22,6 +33,7 @@ func Start(t testing.TB) string {
 	port := freePort(t)
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", t.TempDir())
+	cmd.Args = append(cmd.Args, extra...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +51,7 @@ func Start(t testing.TB) string {
 			buf := make([]byte, 7)
 			n, _ := c.Read(buf)
 			c.Close()
-			if string(buf[:n]) == "+PONG\r\n" {
+			if reply := string(buf[:n]); reply == "+PONG\r\n" || reply == "-NOAUTH" { // NOAUTH: up, wants the password
 				return addr
 			}
 		}
