@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/gif" // registers the decoders image.Decode sniffs for
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"strings"
 
 	orient "github.com/disintegration/imaging"
 	_ "golang.org/x/image/bmp"
@@ -51,18 +53,55 @@ type Limits struct {
 	// MaxBytes is the largest encoded file. Zero means DefaultMaxBytes.
 	MaxBytes int64
 	// MaxPixels is the largest width×height, checked from the header before
-	// any pixel memory is allocated. Zero means 100 megapixels.
+	// any pixel memory is allocated. Zero means DefaultMaxPixels.
 	MaxPixels int64
+	// MaxDecodedBytes bounds one image's working memory, estimated from its
+	// header before decoding (DecodedBytes). Zero means DefaultMaxDecodedBytes.
+	MaxDecodedBytes int64
+	// Budget, when set, is shared by every decode in the process: an image
+	// waits until its working memory fits, so concurrent batches of large
+	// images queue instead of exhausting memory.
+	Budget *Budget
 }
 
 // The decoding limits when none are configured.
 const (
-	DefaultMaxBytes  = 64 << 20
-	DefaultMaxPixels = 100_000_000
+	DefaultMaxBytes        = 64 << 20
+	DefaultMaxPixels       = 100_000_000
+	DefaultMaxDecodedBytes = 1 << 30
 )
 
-func (l Limits) maxBytes() int64  { return orDefault(l.MaxBytes, DefaultMaxBytes) }
-func (l Limits) maxPixels() int64 { return orDefault(l.MaxPixels, DefaultMaxPixels) }
+func (l Limits) maxBytes() int64        { return orDefault(l.MaxBytes, DefaultMaxBytes) }
+func (l Limits) maxPixels() int64       { return orDefault(l.MaxPixels, DefaultMaxPixels) }
+func (l Limits) maxDecodedBytes() int64 { return orDefault(l.MaxDecodedBytes, DefaultMaxDecodedBytes) }
+
+// DecodedBytes estimates the memory that decoding and preprocessing an image
+// hold at once: the decoded pixels in their stored form (16-bit RGBA: 8
+// bytes a pixel; a JPEG's rotated copy for EXIF orientation included) plus
+// the float64 planes Tensor converts them to, one per model channel.
+func DecodedBytes(cfg image.Config, format string, channels int) int64 {
+	var bpp int64
+	switch cfg.ColorModel {
+	case color.GrayModel, color.AlphaModel:
+		bpp = 1
+	case color.Gray16Model, color.Alpha16Model:
+		bpp = 2
+	case color.YCbCrModel:
+		bpp = 3
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		bpp = 4
+	default:
+		if _, ok := cfg.ColorModel.(color.Palette); ok {
+			bpp = 1
+		} else {
+			bpp = 8 // 16-bit RGBA and anything unknown
+		}
+	}
+	if format == "jpeg" {
+		bpp += 4 // orientation may copy the image to NRGBA
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * (bpp + 8*int64(max(1, channels)))
+}
 
 func orDefault(v, def int64) int64 {
 	if v <= 0 {
@@ -74,26 +113,25 @@ func orDefault(v, def int64) int64 {
 // Decode checks b against the limits, then decodes it. JPEG EXIF
 // orientation is applied. It returns the image and its format name.
 func Decode(b []byte, lim Limits) (image.Image, string, error) {
-	if len(b) == 0 {
-		return nil, "", fail(ErrEmpty, "empty", "0 bytes")
-	}
-	if int64(len(b)) > lim.maxBytes() {
-		return nil, "", fail(ErrTooLarge, "too_large", "%d bytes, limit %d", len(b), lim.maxBytes())
-	}
-	cfg, format, err := image.DecodeConfig(newPeekReader(b))
-	if errors.Is(err, image.ErrFormat) {
-		return nil, "", fail(ErrFormat, "unsupported_format", "content starts with %q", head(b))
-	}
+	img, format, release, err := decode(b, lim, 3)
+	release()
+	return img, format, err
+}
+
+// decode is Decode for a model with channels input channels; release
+// returns the image's share of lim.Budget (call it when done with the image).
+func decode(b []byte, lim Limits, channels int) (image.Image, string, func(), error) {
+	noop := func() {}
+	cfg, format, err := header(b, lim)
 	if err != nil {
-		return nil, format, fail(ErrCorrupt, "corrupt", "%s header: %v", format, err)
+		return nil, format, noop, err
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, format, fail(ErrCorrupt, "corrupt", "%s header gives %dx%d pixels", format, cfg.Width, cfg.Height)
+	need := DecodedBytes(cfg, format, channels)
+	if need > lim.maxDecodedBytes() {
+		return nil, format, noop, fail(ErrTooManyPix, "too_many_pixels", "%s header gives %dx%d %s pixels: about %d bytes to decode, limit %d",
+			format, cfg.Width, cfg.Height, colorName(cfg.ColorModel), need, lim.maxDecodedBytes())
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.maxPixels() {
-		return nil, format, fail(ErrTooManyPix, "too_many_pixels", "%s header gives %dx%d = %d pixels, limit %d",
-			format, cfg.Width, cfg.Height, px, lim.maxPixels())
-	}
+	release := lim.Budget.acquire(need)
 	var img image.Image
 	if format == "jpeg" {
 		img, err = orient.Decode(bytes.NewReader(b), orient.AutoOrientation(true))
@@ -101,9 +139,63 @@ func Decode(b []byte, lim Limits) (image.Image, string, error) {
 		img, _, err = image.Decode(newPeekReader(b))
 	}
 	if err != nil {
-		return nil, format, fail(ErrCorrupt, "corrupt", "%s: %v", format, err)
+		release()
+		return nil, format, noop, fail(ErrCorrupt, "corrupt", "%s", withFormat(format, err))
 	}
-	return img, format, nil
+	return img, format, release, nil
+}
+
+// header checks b's size and its header's pixel count.
+func header(b []byte, lim Limits) (image.Config, string, error) {
+	if len(b) == 0 {
+		return image.Config{}, "", fail(ErrEmpty, "empty", "0 bytes")
+	}
+	if int64(len(b)) > lim.maxBytes() {
+		return image.Config{}, "", fail(ErrTooLarge, "too_large", "%d bytes, limit %d", len(b), lim.maxBytes())
+	}
+	cfg, format, err := image.DecodeConfig(newPeekReader(b))
+	if errors.Is(err, image.ErrFormat) {
+		return cfg, "", fail(ErrFormat, "unsupported_format", "content starts with %q", head(b))
+	}
+	if err != nil {
+		return cfg, format, fail(ErrCorrupt, "corrupt", "%s header: %s", format, withoutFormat(format, err))
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, format, fail(ErrCorrupt, "corrupt", "%s header gives %dx%d pixels", format, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.maxPixels() {
+		return cfg, format, fail(ErrTooManyPix, "too_many_pixels", "%s header gives %dx%d = %d pixels, limit %d",
+			format, cfg.Width, cfg.Height, px, lim.maxPixels())
+	}
+	return cfg, format, nil
+}
+
+// withFormat prefixes a decoder's message with the format unless the
+// decoder already did ("png: invalid format", not "png: png: …").
+func withFormat(format string, err error) string {
+	return format + ": " + withoutFormat(format, err)
+}
+
+func withoutFormat(format string, err error) string {
+	return strings.TrimPrefix(err.Error(), format+": ")
+}
+
+func colorName(m color.Model) string {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return "16-bit RGBA"
+	case color.Gray16Model:
+		return "16-bit grey"
+	case color.RGBAModel, color.NRGBAModel:
+		return "RGBA"
+	case color.GrayModel:
+		return "grey"
+	case color.YCbCrModel:
+		return "YCbCr"
+	case color.CMYKModel:
+		return "CMYK"
+	}
+	return "colour"
 }
 
 // peekReader reads a byte slice and can peek into it, which spares

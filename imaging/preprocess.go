@@ -27,7 +27,8 @@ func (in Input) Validate() error {
 
 // Preprocess decodes b and returns the model input as float32 C×H×W.
 func Preprocess(b []byte, in Input, lim Limits) ([]float32, error) {
-	img, _, err := Decode(b, lim)
+	img, _, release, err := decode(b, lim, in.Channels)
+	defer release()
 	if err != nil {
 		return nil, err
 	}

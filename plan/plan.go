@@ -55,17 +55,17 @@ const DefaultMaxMicroBatch = 256
 
 // Cost is one sampler's footprint under the request.
 type Cost struct {
-	Sampler string // "cp", "cp-dense", "cl"
+	Sampler string `json:"sampler"` // "cp", "cp-dense", "cl"
 	// BytesPerImage is the memory one image needs with one model row in flight.
-	BytesPerImage int64
+	BytesPerImage int64 `json:"bytes_per_image"`
 	// Fixed is memory independent of the batch (scratch vectors).
-	Fixed int64
+	Fixed int64 `json:"fixed_bytes"`
 	// MicroBatch is the most images (CP) or chain rows (CL) per model call that fit; 0 if none.
-	MicroBatch int
+	MicroBatch int `json:"micro_batch"`
 	// NFE is model calls per image.
-	NFE int
+	NFE int `json:"nfe_per_image"`
 	// Fits says one image fits in the budget.
-	Fits bool
+	Fits bool `json:"fits"`
 }
 
 // Plan is the decision.

@@ -18,6 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/didicm/didicm/classify"
+	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/pipeline"
@@ -46,6 +47,9 @@ type Processor struct {
 	MaxImagesPerCall int
 	// DecodeWorkers bounds concurrent decoding. Zero means GOMAXPROCS.
 	DecodeWorkers int
+	// Limits bound decoding; share one Budget between all batches. Each
+	// job's max_bytes replaces MaxBytes. Zero values are imaging's defaults.
+	Limits imaging.Limits
 	// OpenBucket opens storage by URL. Nil means storage.Open.
 	OpenBucket func(ctx context.Context, url string) (*storage.Bucket, error)
 	// Counter says when a job may be complete. Nil means list the output
@@ -263,8 +267,10 @@ func (p *Processor) mayBeComplete(ctx context.Context, job *openJob) bool {
 // engine builds the classify engine for a job: the spec's sampler, or the
 // planner's choice for "auto".
 func (p *Processor) engine(spec jobs.Spec, images int) (*classify.Engine, *plan.Plan, error) {
+	lim := p.Limits
+	lim.MaxBytes = spec.MaxBytes
 	opts := classify.Options{Sampler: spec.Sampler, Steps: spec.Steps, Chains: spec.Chains, Seed: spec.Seed,
-		DecodeWorkers: p.DecodeWorkers}
+		DecodeWorkers: p.DecodeWorkers, Limits: lim}
 	if spec.Posterior == "top-k" {
 		opts.TopK = spec.TopK
 	}

@@ -94,8 +94,10 @@ type SamplerConfig struct {
 
 // LimitsConfig bounds decoding.
 type LimitsConfig struct {
-	MaxBytes  string `mapstructure:"max_bytes"`
-	MaxPixels int64  `mapstructure:"max_pixels"`
+	MaxBytes        string `mapstructure:"max_bytes"`
+	MaxPixels       int64  `mapstructure:"max_pixels"`
+	MaxDecodedBytes string `mapstructure:"max_decoded_bytes"` // one image's working memory
+	DecodeBudget    string `mapstructure:"decode_budget"`     // all images decoding at once, per process
 }
 
 // LogConfig sets up slog.
@@ -123,6 +125,8 @@ var defaults = map[string]any{
 	"sampler.memory_budget":          humanize.IBytes(plan.DefaultBudget),
 	"limits.max_bytes":               humanize.IBytes(imaging.DefaultMaxBytes),
 	"limits.max_pixels":              int64(imaging.DefaultMaxPixels),
+	"limits.max_decoded_bytes":       humanize.IBytes(imaging.DefaultMaxDecodedBytes),
+	"limits.decode_budget":           humanize.IBytes(2 * imaging.DefaultMaxDecodedBytes),
 	"log.level":                      "info",
 	"log.format":                     "text",
 	"redis.url":                      "",
@@ -212,6 +216,9 @@ func (c *Config) validate() error {
 		sizeErr("sampler.memory_budget", c.Sampler.MemoryBudget),
 		sizeErr("limits.max_bytes", c.Limits.MaxBytes),
 		positive64("limits.max_pixels", c.Limits.MaxPixels, 1, 1<<40),
+		sizeErr("limits.max_decoded_bytes", c.Limits.MaxDecodedBytes),
+		sizeErr("limits.decode_budget", c.Limits.DecodeBudget),
+		c.budgetErr(),
 		positive("job.batch_size", c.Job.BatchSize, 1, 100_000),
 		oneOf("job.posterior", c.Job.Posterior, "full", "top-k"),
 		positive("job.top_k", c.Job.TopK, 1, 1<<20),
@@ -225,7 +232,9 @@ func (c *Config) validate() error {
 	)
 }
 
-func positive(key string, v, lo, hi int) error { return positive64(key, int64(v), int64(lo), int64(hi)) }
+func positive(key string, v, lo, hi int) error {
+	return positive64(key, int64(v), int64(lo), int64(hi))
+}
 
 func positive64(key string, v, lo, hi int64) error {
 	if v < lo || v > hi {
@@ -277,8 +286,22 @@ func (c *Config) runtime() ort.Config {
 		IntraOpThreads: r.IntraOpThreads, InterOpThreads: r.InterOpThreads, GraphOptimization: r.GraphOptimization, Spin: r.Spin}
 }
 
+// limits are the decoding limits with a decode budget of their own: call it
+// once per process (each call makes a new budget).
 func (c *Config) limits() imaging.Limits {
-	return imaging.Limits{MaxBytes: size(c.Limits.MaxBytes), MaxPixels: c.Limits.MaxPixels}
+	return imaging.Limits{MaxBytes: size(c.Limits.MaxBytes), MaxPixels: c.Limits.MaxPixels,
+		MaxDecodedBytes: size(c.Limits.MaxDecodedBytes), Budget: imaging.NewBudget(size(c.Limits.DecodeBudget))}
+}
+
+func (c *Config) budgetErr() error {
+	if sizeErr("", c.Limits.MaxDecodedBytes) != nil || sizeErr("", c.Limits.DecodeBudget) != nil {
+		return nil // reported by name above
+	}
+	if size(c.Limits.MaxDecodedBytes) > size(c.Limits.DecodeBudget) {
+		return &ConfigError{"limits.max_decoded_bytes", fmt.Sprintf("%s is above limits.decode_budget %s: such an image could never decode",
+			c.Limits.MaxDecodedBytes, c.Limits.DecodeBudget)}
+	}
+	return nil
 }
 
 // configFlag declares a flag bound to a config key; its default is the

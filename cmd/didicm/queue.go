@@ -181,7 +181,7 @@ func (a *app) runWorker(ctx context.Context, cfg *Config, opt asynq.RedisConnOpt
 	}
 	defer counter.Close()
 	proc := &workers.Processor{Model: m, MemoryBudget: size(cfg.Sampler.MemoryBudget) / int64(par.Concurrency), ActivationBytes: act,
-		MaxImagesPerCall: cfg.Worker.MaxImagesPerCall, Counter: counter, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
+		MaxImagesPerCall: cfg.Worker.MaxImagesPerCall, Limits: cfg.limits(), Counter: counter, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
 	defer proc.Close()
 	queues := map[string]int{}
 	for _, q := range cfg.Worker.Queues {
