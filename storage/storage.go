@@ -11,7 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	neturl "net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
@@ -42,6 +46,11 @@ type Bucket struct {
 	// error: fault injection for tests and failure drills. Nil in production.
 	FailWrite func(key string) error
 	b         *blob.Bucket
+	// local is the folder of a file:// bucket: gocloud's fileblob escapes
+	// some bytes of a key (control characters among them) when it opens a
+	// file but lists the file under its plain name, so such a key is read
+	// from the folder directly.
+	local string
 }
 
 // Open opens a bucket URL, e.g. file:///data/archive?create_dir=true,
@@ -51,7 +60,11 @@ func Open(ctx context.Context, url string) (*Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %q: %w", url, err)
 	}
-	return &Bucket{URL: url, b: b}, nil
+	bk := &Bucket{URL: url, b: b}
+	if u, err := neturl.Parse(url); err == nil && u.Scheme == "file" {
+		bk.local = u.Path
+	}
+	return bk, nil
 }
 
 // Close releases the bucket.
@@ -122,6 +135,9 @@ func (b *Bucket) List(ctx context.Context, prefix string, f Filter) ([]Object, e
 // Read returns an object's bytes; over max bytes (max > 0) it returns ErrTooLarge.
 func (b *Bucket) Read(ctx context.Context, key string, max int64) ([]byte, error) {
 	r, err := b.b.NewReader(ctx, key, nil)
+	if gcerrors.Code(err) == gcerrors.NotFound && b.local != "" {
+		return b.readLocal(key, max)
+	}
 	if err != nil {
 		return nil, wrapErr("read", key, err)
 	}
@@ -134,6 +150,34 @@ func (b *Bucket) Read(ctx context.Context, key string, max int64) ([]byte, error
 		return nil, wrapErr("read", key, err)
 	}
 	return data, nil
+}
+
+// readLocal reads key as a file under the bucket's folder, for the names
+// fileblob lists but cannot open. The key must stay inside the folder.
+func (b *Bucket) readLocal(key string, max int64) ([]byte, error) {
+	rel := filepath.FromSlash(key)
+	if key == "" || filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
+		return nil, fmt.Errorf("read %q: %w", key, ErrBadKey)
+	}
+	f, err := os.Open(filepath.Join(b.local, rel))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %q: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", key, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", key, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read %q: not a file: %w", key, ErrNotFound)
+	}
+	if max > 0 && st.Size() > max {
+		return nil, fmt.Errorf("read %q: %d bytes, limit %d: %w", key, st.Size(), max, ErrTooLarge)
+	}
+	return io.ReadAll(io.LimitReader(f, st.Size()+1))
 }
 
 // Write stores data at key; readers see the old object or the whole new one.

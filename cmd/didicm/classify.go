@@ -10,7 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -108,21 +111,35 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 	return eng, m, nil
 }
 
+// listed is a file to classify, or a folder that could not be read (its
+// error becomes that entry's error record).
+type listed struct {
+	path string
+	err  error
+}
+
 // listFiles expands folders recursively, sorted, skipping hidden entries.
-func listFiles(paths []string) ([]string, error) {
-	var files []string
+// A path on the command line that does not exist is an error; anything
+// unreadable below it is an entry with its error, so one bad folder does not
+// stop the run.
+func listFiles(paths []string) ([]listed, error) {
+	var files []listed
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
 			return nil, err
 		}
 		if !st.IsDir() {
-			files = append(files, p)
+			files = append(files, listed{path: p})
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return err
+				files = append(files, listed{path: path, err: err})
+				if d != nil && d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
 			}
 			if path != p && len(d.Name()) > 0 && d.Name()[0] == '.' {
 				if d.IsDir() {
@@ -131,7 +148,7 @@ func listFiles(paths []string) ([]string, error) {
 				return nil
 			}
 			if d.Type().IsRegular() {
-				files = append(files, path)
+				files = append(files, listed{path: path})
 			}
 			return nil
 		})
@@ -139,15 +156,19 @@ func listFiles(paths []string) ([]string, error) {
 			return nil, err
 		}
 	}
-	sort.Strings(files)
+	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
 	return files, nil
 }
 
 // classifyFiles reads and decodes batch n+1 while batch n is being scored.
-func classifyFiles(ctx context.Context, eng *classify.Engine, files []string, batch int, emit func(classify.Record) error) error {
+func classifyFiles(ctx context.Context, eng *classify.Engine, files []listed, batch int, emit func(classify.Record) error) error {
 	_, err := eng.Stream(ctx, len(files), batch, func(_ context.Context, i int) classify.Item {
-		b, err := os.ReadFile(files[i])
-		return classify.Item{Key: files[i], Data: b, Err: err}
+		f := files[i]
+		if f.err != nil {
+			return classify.Item{Key: f.path, Err: f.err}
+		}
+		b, err := os.ReadFile(f.path)
+		return classify.Item{Key: f.path, Data: b, Err: err}
 	}, emit)
 	return err
 }
@@ -179,17 +200,28 @@ func (rw *recordWriter) write(r classify.Record) error {
 		return rw.enc.Encode(r)
 	}
 	if r.Error != "" {
-		_, err := fmt.Fprintf(rw.tw, "%s\t-\t-\t-\t-\t%s\t%d\t%s\n", r.Key, r.Sampler, r.NFE, r.Error)
+		_, err := fmt.Fprintf(rw.tw, "%s\t-\t-\t-\t-\t%s\t%d\t%s\n", printable(r.Key), r.Sampler, r.NFE, printable(r.Error))
 		return err
 	}
-	_, err := fmt.Fprintf(rw.tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%d\t\n", r.Key, r.Class, r.MaxProb, r.Margin, r.EntropyNorm, r.Sampler, r.NFE)
+	_, err := fmt.Fprintf(rw.tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%d\t\n", printable(r.Key), printable(r.Class), r.MaxProb, r.Margin,
+		r.EntropyNorm, r.Sampler, r.NFE)
 	return err
+}
+
+// printable escapes control characters (a newline or an escape sequence in
+// a file name) so that a name cannot break or restyle the table.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 func (rw *recordWriter) flush() error {
 	if rw.tw == nil {
 		return nil
 	}
-	fmt.Fprintf(rw.tw, "\n%d images, %d errors\n", rw.n, rw.bad)
+	fmt.Fprintf(rw.tw, "\n%s, %s\n", plural(rw.n, "image"), plural(rw.bad, "error"))
 	return rw.tw.Flush()
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,5 +194,95 @@ func TestAWrongRedisPasswordFailsAtStartAndIsNeverPrinted(t *testing.T) {
 				t.Fatalf("%s printed the password: %q", args[0], out)
 			}
 		})
+	}
+}
+
+func TestAnUnreadableFolderIsAnErrorRecordNotAFailedRun(t *testing.T) {
+	root, err := os.MkdirTemp("", "didicm-unreadable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(filepath.Join(root, "locked"), 0o755); os.RemoveAll(root) })
+	pngArchive(t, root, 6) // s0…s4/NNNN.png
+	locked := filepath.Join(root, "locked")
+	pngArchive(t, locked, 2)
+	for _, p := range []string{root, filepath.Dir(root)} {
+		if err := os.Chmod(p, 0o755); err != nil && p == root {
+			t.Fatal(err)
+		}
+	}
+	filepath.WalkDir(root, func(p string, d os.DirEntry, _ error) error {
+		return os.Chmod(p, map[bool]os.FileMode{true: 0o755, false: 0o644}[d.IsDir()])
+	})
+	if err := os.Chmod(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	model, _ := filepath.Abs("../../testdata/score-k10.onnx")
+	cmd := exec.Command(os.Args[0], "classify", "--model", model, "--format", "jsonl", root)
+	cmd.Env = append(os.Environ(), "DIDICM_TEST_AS_MAIN=1")
+	if os.Getenv("ONNXRUNTIME_LIB") == "" { // the child runs elsewhere: name the library found from here
+		lib, _ := filepath.Abs("../../.cache/onnxruntime/1.29.0/libonnxruntime.so.1")
+		cmd.Env = append(cmd.Env, "ONNXRUNTIME_LIB="+lib)
+	}
+	if os.Geteuid() == 0 { // root reads anything: run the child as nobody
+		exeDir, err := os.MkdirTemp("", "didicm-exe-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(exeDir) })
+		if err := os.Chmod(exeDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		exe := filepath.Join(exeDir, "didicm.test")
+		data, err := os.ReadFile(os.Args[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(exe, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Path, cmd.Args[0] = exe, exe
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		cmd.Dir = root
+	}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("classify with an unreadable folder: %v\n%s", err, stderr.String())
+	}
+	recs := records(t, stdout.String())
+	var ok, denied int
+	for _, r := range recs {
+		switch {
+		case r.Error == "":
+			ok++
+		case r.Key == locked && r.ErrorReason == "read" && strings.Contains(r.Error, "permission denied"):
+			denied++
+		default:
+			t.Errorf("unexpected record %+v", r)
+		}
+	}
+	if ok != 6 || denied != 1 {
+		t.Fatalf("%d classified, %d denied records; want 6 and 1 for the locked folder", ok, denied)
+	}
+}
+
+func TestTheTablePrintsControlCharactersEscaped(t *testing.T) {
+	dir := t.TempDir()
+	pngArchive(t, dir, 1)
+	src := filepath.Join(dir, "s0", "0000.png")
+	evil := filepath.Join(dir, "s0", "x\n\x1b[31mred.png")
+	if err := os.Rename(src, evil); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := run(t, "classify", "--model", "../../testdata/score-k10.onnx", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if strings.Contains(out, "\x1b") || !strings.Contains(out, `x\n\x1b[31mred.png`) {
+		t.Fatalf("table printed the name raw: %q", out)
+	}
+	if !strings.Contains(out, "1 image, 0 errors") {
+		t.Fatalf("count line: %q", out)
 	}
 }
