@@ -115,9 +115,20 @@ func (s *Store) WriteBatchKeys(ctx context.Context, i int, keys []string) error 
 	return s.writeJSON(ctx, s.lay.ManifestBatch(i), keys)
 }
 
-// WriteResults writes batch i's records (JSON Lines): the mark that it is done.
-func (s *Store) WriteResults(ctx context.Context, i int, data []byte) error {
-	return s.bucket.Write(ctx, s.lay.Results(i), data, "application/x-ndjson")
+// producerKey is the metadata entry of a results object naming what made it.
+const producerKey = "didicm-producer"
+
+// WriteResults writes batch i's records (JSON Lines), the mark that it is
+// done, stamped with their producer (see ResultsProducer).
+func (s *Store) WriteResults(ctx context.Context, i int, data []byte, producer string) error {
+	return s.bucket.WriteWithMetadata(ctx, s.lay.Results(i), data, "application/x-ndjson", map[string]string{producerKey: producer})
+}
+
+// ResultsProducer reads, in one metadata request, what made batch i's
+// results; storage.ErrNotFound means the batch has none.
+func (s *Store) ResultsProducer(ctx context.Context, i int) (string, error) {
+	md, err := s.bucket.Metadata(ctx, s.lay.Results(i))
+	return md[producerKey], err
 }
 
 // ReadResults reads batch i's records.

@@ -38,7 +38,7 @@ func TestTheStoreKeepsEachObjectOfAJobUnderItsLayout(t *testing.T) {
 		t.Fatalf("batch keys: %v, %v", keys, err)
 	}
 	for _, i := range []int{0, 2} {
-		if err := s.WriteResults(ctx, i, []byte("{}\n")); err != nil {
+		if err := s.WriteResults(ctx, i, []byte("{}\n"), "test"); err != nil {
 			t.Fatal(err)
 		}
 	}

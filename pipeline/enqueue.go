@@ -28,6 +28,9 @@ type EnqueueReport struct {
 	// Queued were sent to Redis now; Done already have results; InQueue were
 	// already queued (same task ID).
 	Queued, Done, InQueue int
+	// Redriven were archived by Asynq after their last attempt (a fault
+	// since fixed) and are queued again.
+	Redriven int
 	// Resumed is true when an existing manifest was reused.
 	Resumed bool
 }
@@ -35,7 +38,7 @@ type EnqueueReport struct {
 // Enqueue lists the job's input (or reuses the manifest of an earlier run of
 // the same job ID), writes spec and manifest to the output bucket, and queues
 // every batch without results.
-func Enqueue(ctx context.Context, spec jobs.Spec, client *asynq.Client) (EnqueueReport, error) {
+func Enqueue(ctx context.Context, spec jobs.Spec, q Queue) (EnqueueReport, error) {
 	var rep EnqueueReport
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
@@ -68,7 +71,16 @@ func Enqueue(ctx context.Context, spec jobs.Spec, client *asynq.Client) (Enqueue
 			rep.Done++
 			continue
 		}
-		err := enqueueBatch(ctx, client, spec, i)
+		err := enqueueBatch(ctx, q.Client, spec, i)
+		if errors.Is(err, asynq.ErrTaskIDConflict) && q.Inspector != nil && isArchived(q.Inspector, spec, i) {
+			if err = redrive(ctx, q, spec, i); err == nil {
+				rep.Redriven++
+				if err := clearFailure(ctx, store, q.Tracker, i); err != nil {
+					return rep, err
+				}
+				continue
+			}
+		}
 		switch {
 		case errors.Is(err, asynq.ErrTaskIDConflict):
 			rep.InQueue++
@@ -79,6 +91,12 @@ func Enqueue(ctx context.Context, spec jobs.Spec, client *asynq.Client) (Enqueue
 		}
 	}
 	return rep, nil
+}
+
+// isArchived says whether batch i's task sits in Asynq's archive.
+func isArchived(insp *asynq.Inspector, spec jobs.Spec, i int) bool {
+	ti, err := insp.GetTaskInfo(spec.Queue, jobs.TaskID(spec.ID, i))
+	return err == nil && ti.State == asynq.TaskStateArchived
 }
 
 // enqueueBatch queues batch i of the job under its deterministic task ID.

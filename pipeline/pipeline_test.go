@@ -29,12 +29,12 @@ func TestEnqueueResumesFromTheManifest(t *testing.T) {
 		b.Write(ctx, fmt.Sprintf("in/%02d.png", i), []byte("x"), "")
 	}
 	spec := jobs.Spec{ID: "resume", InputURL: url, InputPrefix: "in", OutputURL: url, OutputPrefix: "out", BatchSize: 3}
-	rep, err := pipeline.Enqueue(ctx, spec, c)
+	rep, err := pipeline.Enqueue(ctx, spec, pipeline.Queue{Client: c})
 	if err != nil || rep.Images != 10 || rep.Batches != 4 || rep.Queued != 4 || rep.Resumed {
 		t.Fatalf("first enqueue %+v %v", rep, err)
 	}
 	// Again while queued: the task IDs are taken.
-	if rep, err = pipeline.Enqueue(ctx, spec, c); err != nil || rep.InQueue != 4 || rep.Queued != 0 || !rep.Resumed {
+	if rep, err = pipeline.Enqueue(ctx, spec, pipeline.Queue{Client: c}); err != nil || rep.InQueue != 4 || rep.Queued != 0 || !rep.Resumed {
 		t.Fatalf("second enqueue %+v %v", rep, err)
 	}
 	// A crash: Redis lost its queue; batches 0 and 2 have results; the archive grew.
@@ -45,11 +45,11 @@ func TestEnqueueResumesFromTheManifest(t *testing.T) {
 	b.Write(ctx, lay.Results(0), []byte("{}\n"), "")
 	b.Write(ctx, lay.Results(2), []byte("{}\n"), "")
 	b.Write(ctx, "in/new.png", []byte("x"), "")
-	rep, err = pipeline.Enqueue(ctx, spec, c)
+	rep, err = pipeline.Enqueue(ctx, spec, pipeline.Queue{Client: c})
 	if err != nil || rep.Images != 10 || rep.Done != 2 || rep.Queued != 2 {
 		t.Fatalf("resume %+v %v", rep, err)
 	}
-	p, err := pipeline.Status(ctx, jobs.Ref{OutputURL: url, Prefix: "out", ID: "resume"})
+	p, err := pipeline.Status(ctx, jobs.Ref{OutputURL: url, Prefix: "out", ID: "resume"}, pipeline.Queue{})
 	if err != nil || p.DoneImages != 6 || p.PendingImages != 4 || p.Done() {
 		t.Fatalf("status %+v %v", p, err)
 	}
@@ -60,10 +60,10 @@ func TestEnqueueRejectsAnEmptyListingAndBadSpecs(t *testing.T) {
 	c := asynq.NewClient(opt)
 	defer c.Close()
 	url := "file://" + t.TempDir()
-	if _, err := pipeline.Enqueue(context.Background(), jobs.Spec{ID: "empty", InputURL: url, OutputURL: url}, c); err == nil {
+	if _, err := pipeline.Enqueue(context.Background(), jobs.Spec{ID: "empty", InputURL: url, OutputURL: url}, pipeline.Queue{Client: c}); err == nil {
 		t.Fatal("a job with no images was accepted")
 	}
-	if _, err := pipeline.Enqueue(context.Background(), jobs.Spec{ID: "Bad!", InputURL: url, OutputURL: url}, c); err == nil {
+	if _, err := pipeline.Enqueue(context.Background(), jobs.Spec{ID: "Bad!", InputURL: url, OutputURL: url}, pipeline.Queue{Client: c}); err == nil {
 		t.Fatal("a bad job id was accepted")
 	}
 }

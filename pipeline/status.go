@@ -2,10 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/hibiken/asynq"
 
 	"github.com/didicm/didicm/jobs"
 )
@@ -29,8 +27,9 @@ type Progress struct {
 // Done reports whether every batch has results.
 func (p Progress) Done() bool { return p.DoneBatches == p.Batches }
 
-// Status reads a job's progress.
-func Status(ctx context.Context, ref jobs.Ref) (Progress, error) {
+// Status reads a job's progress from its bucket and, where q reaches
+// Redis, from the tracker's failure list and Asynq's archive.
+func Status(ctx context.Context, ref jobs.Ref, q Queue) (Progress, error) {
 	p := Progress{JobID: ref.ID}
 	store, err := jobs.OpenStore(ctx, ref)
 	if err != nil {
@@ -43,6 +42,14 @@ func Status(ctx context.Context, ref jobs.Ref) (Progress, error) {
 	}
 	p.Images, p.Batches = man.Images, len(man.Batches)
 	p.Started, _ = time.Parse(time.RFC3339, man.Created)
+	queue := ""
+	if q.Inspector != nil {
+		spec, err := store.ReadSpec(ctx)
+		if err != nil {
+			return p, err
+		}
+		queue = spec.Queue
+	}
 	done, err := store.DoneBatches(ctx)
 	if err != nil {
 		return p, err
@@ -56,12 +63,13 @@ func Status(ctx context.Context, ref jobs.Ref) (Progress, error) {
 			}
 		}
 	}
-	p.Failures, err = store.Failures(ctx)
+	all, err := failures(ctx, store, queue, q)
 	if err != nil {
 		return p, err
 	}
-	for _, f := range p.Failures {
+	for _, f := range all {
 		if _, ok := done[f.Batch]; !ok && f.Batch < len(man.Batches) {
+			p.Failures = append(p.Failures, f)
 			p.FailedBatches++
 			p.FailedImages += man.Batches[f.Batch]
 		}
@@ -75,10 +83,11 @@ func Status(ctx context.Context, ref jobs.Ref) (Progress, error) {
 	return p, err
 }
 
-// Retry re-queues every batch in the job's failure list that has no results,
-// removing its old task from Asynq first (an archived task keeps its ID), and
-// clears its failure entry. It returns the batches re-queued.
-func Retry(ctx context.Context, ref jobs.Ref, client *asynq.Client, insp *asynq.Inspector) ([]int, error) {
+// Retry re-queues every failed batch of the job that has no results (from
+// the bucket's failure list, the tracker's and Asynq's archive), removing
+// its old task first, and clears its failure entries. It returns the
+// batches re-queued.
+func Retry(ctx context.Context, ref jobs.Ref, q Queue) ([]int, error) {
 	store, err := jobs.OpenStore(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -89,7 +98,7 @@ func Retry(ctx context.Context, ref jobs.Ref, client *asynq.Client, insp *asynq.
 		return nil, err
 	}
 	spec.OutputURL, spec.OutputPrefix = ref.OutputURL, ref.Prefix // as the operator reaches the bucket
-	fs, err := store.Failures(ctx)
+	fs, err := failures(ctx, store, spec.Queue, q)
 	if err != nil {
 		return nil, err
 	}
@@ -99,23 +108,25 @@ func Retry(ctx context.Context, ref jobs.Ref, client *asynq.Client, insp *asynq.
 	}
 	var requeued []int
 	for _, f := range fs {
-		if _, ok := done[f.Batch]; ok {
-			if err := store.DeleteFailure(ctx, f.Batch); err != nil {
+		if _, ok := done[f.Batch]; !ok {
+			if err := redrive(ctx, q, spec, f.Batch); err != nil {
 				return requeued, err
 			}
-			continue
+			requeued = append(requeued, f.Batch)
 		}
-		tid := jobs.TaskID(spec.ID, f.Batch)
-		if err := insp.DeleteTask(spec.Queue, tid); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
-			return requeued, err // an active task cannot be deleted: it is being worked on
-		}
-		if err := enqueueBatch(ctx, client, spec, f.Batch); err != nil {
+		if err := clearFailure(ctx, store, q.Tracker, f.Batch); err != nil {
 			return requeued, err
 		}
-		if err := store.DeleteFailure(ctx, f.Batch); err != nil {
-			return requeued, err
-		}
-		requeued = append(requeued, f.Batch)
 	}
 	return requeued, nil
+}
+
+// clearFailure takes batch i off both failure lists.
+func clearFailure(ctx context.Context, store *jobs.Store, t *Tracker, i int) error {
+	if t != nil {
+		if err := t.ClearFailure(ctx, store.Ref, i); err != nil {
+			return err
+		}
+	}
+	return store.DeleteFailure(ctx, i)
 }

@@ -182,15 +182,30 @@ func (b *Bucket) readLocal(key string, max int64) ([]byte, error) {
 
 // Write stores data at key; readers see the old object or the whole new one.
 func (b *Bucket) Write(ctx context.Context, key string, data []byte, contentType string) error {
+	return b.WriteWithMetadata(ctx, key, data, contentType, nil)
+}
+
+// WriteWithMetadata is Write with user metadata (lower-case keys) stored
+// beside the object, read back by Metadata.
+func (b *Bucket) WriteWithMetadata(ctx context.Context, key string, data []byte, contentType string, md map[string]string) error {
 	if b.FailWrite != nil {
 		if err := b.FailWrite(key); err != nil {
 			return fmt.Errorf("write %q: %w", key, err)
 		}
 	}
-	if err := b.b.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: contentType}); err != nil {
+	if err := b.b.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: contentType, Metadata: md}); err != nil {
 		return wrapErr("write", key, err)
 	}
 	return nil
+}
+
+// Metadata returns an object's user metadata without reading the object.
+func (b *Bucket) Metadata(ctx context.Context, key string) (map[string]string, error) {
+	a, err := b.b.Attributes(ctx, key)
+	if err != nil {
+		return nil, wrapErr("stat", key, err)
+	}
+	return a.Metadata, nil
 }
 
 // Exists reports whether key exists.

@@ -7,6 +7,8 @@ package workers
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,9 +54,10 @@ type Processor struct {
 	Limits imaging.Limits
 	// OpenBucket opens storage by URL. Nil means storage.Open.
 	OpenBucket func(ctx context.Context, url string) (*storage.Bucket, error)
-	// Counter says when a job may be complete. Nil means list the output
-	// bucket after every batch.
-	Counter *pipeline.BatchCounter
+	// Tracker keeps each job's finished batches and failure list in Redis.
+	// Nil means list the output bucket after every batch, and keep failures
+	// in the bucket only.
+	Tracker *pipeline.Tracker
 	// Name identifies this worker in failure records.
 	Name    string
 	Log     *slog.Logger
@@ -73,9 +76,10 @@ const DefaultMaxImagesPerCall = sampler.DefaultMicroBatch
 
 // openJob is what a worker keeps of a job between its batches.
 type openJob struct {
-	store   *jobs.Store
-	spec    jobs.Spec
-	batches int // in the manifest; 0 until read
+	store    *jobs.Store
+	spec     jobs.Spec
+	producer string // what this worker's results of the job are stamped with
+	batches  int    // in the manifest; 0 until read
 }
 
 var _ asynq.Handler = (*Processor)(nil)
@@ -103,6 +107,8 @@ func (p *Processor) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	} else {
 		p.Metrics.Batches.WithLabelValues("retry").Inc()
 	}
+	p.Log.Warn("batch attempt failed", "job", b.JobID, "batch", b.Index, "attempt", retried+1, "of", maxRetry+1,
+		"final", final, "worker", p.Name, "err", err)
 	return fmt.Errorf("job %s batch %d (attempt %d of %d): %w", b.JobID, b.Index, retried+1, maxRetry+1, err)
 }
 
@@ -113,6 +119,15 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	job, err := p.job(ctx, jobs.RefOf(b))
 	if err != nil {
 		return err
+	}
+	if prod, err := job.store.ResultsProducer(ctx, b.Index); err == nil && prod == job.producer {
+		// Delivered again (lease recovery after a crash, or Asynq redoing a
+		// batch it could not mark done during a Redis outage): the results
+		// are there, from this spec and model. Acknowledge without scoring.
+		p.Log.Info("batch already done; acknowledged", "job", b.JobID, "batch", b.Index, "worker", p.Name)
+		p.Metrics.Batches.WithLabelValues("duplicate").Inc()
+		p.maybeFinish(ctx, job, b.Index)
+		return nil
 	}
 	keys, err := job.store.ReadBatchKeys(ctx, b.Index)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -125,12 +140,12 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	if err != nil {
 		return err
 	}
-	if err := p.store(ctx, job.store, b.Index, res); err != nil {
+	if err := p.store(ctx, job, b.Index, res); err != nil {
 		return err
 	}
 	p.Log.Debug("batch done", "job", b.JobID, "batch", b.Index, "images", len(keys), "worker", p.Name,
 		"fetch", res.timings.Fetch, "prepare", res.timings.Prepare, "score", res.timings.Score)
-	p.maybeFinish(ctx, job)
+	p.maybeFinish(ctx, job, b.Index)
 	return nil
 }
 
@@ -172,12 +187,6 @@ func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, key
 		}
 		return classify.Item{Key: keys[i], Data: data, Err: err}
 	}, func(r classify.Record) error {
-		if r.Error == "" {
-			p.Metrics.Images.WithLabelValues("ok").Inc()
-		} else {
-			p.Metrics.Images.WithLabelValues("error").Inc()
-		}
-		p.Metrics.NFE.Add(float64(r.NFE))
 		rec := pipeline.Record{Record: r, Job: b.JobID, Batch: b.Index, ModelSHA256: sha, ORTVersion: ver, Provider: provider}
 		from := buf.Len()
 		if err := enc.Encode(rec); err != nil {
@@ -194,8 +203,10 @@ func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, key
 }
 
 // store writes the batch's stats and then its results (which mark it done),
-// takes it off the failure list and records the plan of the job's first batch.
-func (p *Processor) store(ctx context.Context, store *jobs.Store, i int, res scored) error {
+// takes it off the failure lists and records the plan of the job's first
+// batch. Images count in the metrics once their results are stored.
+func (p *Processor) store(ctx context.Context, job *openJob, i int, res scored) error {
+	store := job.store
 	p.Metrics.Stage.WithLabelValues("fetch").Observe(res.timings.Fetch.Seconds())
 	p.Metrics.Stage.WithLabelValues("prepare").Observe(res.timings.Prepare.Seconds())
 	p.Metrics.Stage.WithLabelValues("score").Observe(res.timings.Score.Seconds())
@@ -207,10 +218,18 @@ func (p *Processor) store(ctx context.Context, store *jobs.Store, i int, res sco
 	if err := store.WriteStats(ctx, i, stats); err != nil {
 		return err
 	}
-	if err := store.WriteResults(ctx, i, res.results); err != nil {
+	if err := store.WriteResults(ctx, i, res.results, job.producer); err != nil {
 		return err
 	}
 	p.Metrics.Stage.WithLabelValues("write").Observe(time.Since(start).Seconds())
+	p.Metrics.Images.WithLabelValues("ok").Add(float64(res.stats.Classified))
+	p.Metrics.Images.WithLabelValues("error").Add(float64(res.stats.Errors))
+	p.Metrics.NFE.Add(float64(res.stats.NFE))
+	if p.Tracker != nil {
+		if err := p.Tracker.ClearFailure(ctx, store.Ref, i); err != nil {
+			p.Log.Warn("remove stale failure entry", "job", store.Ref.ID, "batch", i, "err", err)
+		}
+	}
 	if err := store.DeleteFailure(ctx, i); err != nil {
 		p.Log.Warn("remove stale failure entry", "job", store.Ref.ID, "batch", i, "err", err)
 	}
@@ -224,8 +243,8 @@ func (p *Processor) store(ctx context.Context, store *jobs.Store, i int, res sco
 
 // maybeFinish writes the job's summary if this was its last batch. The
 // batch itself is done whatever happens here.
-func (p *Processor) maybeFinish(ctx context.Context, job *openJob) {
-	if !p.mayBeComplete(ctx, job) {
+func (p *Processor) maybeFinish(ctx context.Context, job *openJob, batch int) {
+	if !p.mayBeComplete(ctx, job, batch) {
 		return
 	}
 	wrote, err := pipeline.Finish(ctx, job.store, job.spec)
@@ -238,8 +257,8 @@ func (p *Processor) maybeFinish(ctx context.Context, job *openJob) {
 
 // mayBeComplete counts the batch and says whether the job may be complete;
 // when the count cannot be had, it says yes and Finish lists the bucket.
-func (p *Processor) mayBeComplete(ctx context.Context, job *openJob) bool {
-	if p.Counter == nil {
+func (p *Processor) mayBeComplete(ctx context.Context, job *openJob, batch int) bool {
+	if p.Tracker == nil {
 		return true
 	}
 	p.mu.Lock()
@@ -256,7 +275,7 @@ func (p *Processor) mayBeComplete(ctx context.Context, job *openJob) bool {
 		job.batches = total
 		p.mu.Unlock()
 	}
-	all, err := p.Counter.Done(ctx, job.store, total)
+	all, err := p.Tracker.Done(ctx, job.store, batch, total)
 	if err != nil {
 		p.Log.Warn("count finished batches; listing the bucket instead", "job", job.spec.ID, "err", err)
 		return true
@@ -319,8 +338,13 @@ func (p *Processor) recordFailure(b jobs.Batch, cause error, attempts int) error
 	if err != nil {
 		return err
 	}
-	return store.WriteFailure(ctx, jobs.Failure{Batch: b.Index, Error: cause.Error(), Attempts: attempts, Final: true,
-		Time: time.Now().UTC().Format(time.RFC3339), Worker: p.Name})
+	f := jobs.Failure{Batch: b.Index, Error: cause.Error(), Attempts: attempts, Final: true,
+		Time: time.Now().UTC().Format(time.RFC3339), Worker: p.Name}
+	var terr error
+	if p.Tracker != nil { // first: it survives a bucket that cannot be written
+		terr = p.Tracker.RecordFailure(ctx, store.Ref, f)
+	}
+	return errors.Join(terr, store.WriteFailure(ctx, f))
 }
 
 func (p *Processor) bucket(ctx context.Context, url string) (*storage.Bucket, error) {
@@ -366,7 +390,7 @@ func (p *Processor) job(ctx context.Context, ref jobs.Ref) (*openJob, error) {
 		if err != nil {
 			return nil, err
 		}
-		j = &openJob{store: store, spec: spec}
+		j = &openJob{store: store, spec: spec, producer: producer(spec, p.Model)}
 		p.mu.Lock()
 		if p.jobs == nil {
 			p.jobs = map[string]*openJob{}
@@ -378,6 +402,15 @@ func (p *Processor) job(ctx context.Context, ref jobs.Ref) (*openJob, error) {
 		return nil, jobs.Permanent(fmt.Errorf("job wants model %s, this worker has %s", j.spec.ModelSHA256, sha))
 	}
 	return j, nil
+}
+
+// producer names what made a batch's results: the spec (hashed) and the
+// model. Results stamped with the same producer need not be made again.
+func producer(spec jobs.Spec, m Model) string {
+	data, _ := json.Marshal(spec)
+	sum := sha256.Sum256(data)
+	model, _, _ := m.Identity()
+	return "spec:" + hex.EncodeToString(sum[:8]) + " model:" + model
 }
 
 // Close releases the buckets.

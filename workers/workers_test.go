@@ -99,12 +99,12 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	addr := redistest.Start(t)
 	opt := asynq.RedisClientOpt{Addr: addr}
-	counter, err := pipeline.NewBatchCounter(opt)
+	counter, err := pipeline.NewTracker(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { counter.Close() })
-	return &harness{t: t, redis: opt, proc: &workers.Processor{Model: loadModel(t), Counter: counter,
+	return &harness{t: t, redis: opt, proc: &workers.Processor{Model: loadModel(t), Tracker: counter,
 		Name: "test", Log: slog.New(slog.DiscardHandler), Metrics: workers.NewMetrics(prometheus.NewRegistry())}}
 }
 
@@ -128,7 +128,7 @@ func (h *harness) start() {
 func (h *harness) enqueue(spec jobs.Spec) pipeline.EnqueueReport {
 	c := asynq.NewClient(h.redis)
 	defer c.Close()
-	rep, err := pipeline.Enqueue(context.Background(), spec, c)
+	rep, err := pipeline.Enqueue(context.Background(), spec, pipeline.Queue{Client: c})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func wait(t testing.TB, spec jobs.Spec) pipeline.Progress {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		p, err := pipeline.Status(context.Background(), spec.Ref())
+		p, err := pipeline.Status(context.Background(), spec.Ref(), pipeline.Queue{})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			t.Fatal(err)
 		}
@@ -366,7 +366,7 @@ func TestTransientWriteFaultIsRetriedAndPermanentOneIsRedrivenByRetry(t *testing
 	c, insp := asynq.NewClient(h.redis), asynq.NewInspector(h.redis)
 	defer c.Close()
 	defer insp.Close()
-	requeued, err := pipeline.Retry(context.Background(), jobs.Ref{OutputURL: url, ID: spec.ID}, c, insp)
+	requeued, err := pipeline.Retry(context.Background(), jobs.Ref{OutputURL: url, ID: spec.ID}, pipeline.Queue{Client: c, Inspector: insp, Tracker: h.proc.Tracker})
 	if err != nil || len(requeued) != 1 || requeued[0] != 2 {
 		t.Fatalf("retry %v %v", requeued, err)
 	}

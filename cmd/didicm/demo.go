@@ -179,16 +179,19 @@ func (a *app) runDemoJob(ctx context.Context, cfg *Config) (pipeline.EnqueueRepo
 	if err != nil {
 		return pipeline.EnqueueReport{}, p, err
 	}
-	client := asynq.NewClient(opt)
-	defer client.Close()
-	rep, err := pipeline.Enqueue(ctx, spec, client)
+	q, closeQ, err := a.openQueue(cfg, true)
+	if err != nil {
+		return pipeline.EnqueueReport{}, p, err
+	}
+	defer closeQ()
+	rep, err := pipeline.Enqueue(ctx, spec, q)
 	if err != nil {
 		return rep, p, err
 	}
 	wctx, stop := context.WithCancel(ctx)
 	werr := make(chan error, 1)
 	go func() { werr <- a.runWorker(wctx, cfg, opt) }()
-	p, err = waitDone(ctx, spec.Ref(), werr)
+	p, err = waitDone(ctx, spec.Ref(), q, werr)
 	stop()
 	if e := <-werr; err == nil && e != nil {
 		err = e
@@ -216,7 +219,7 @@ func (a *app) demoArchive(dir string, n int) (map[string]int, error) {
 	return labels, os.WriteFile(filepath.Join(dir, "labels.json"), data, 0o644)
 }
 
-func waitDone(ctx context.Context, ref jobs.Ref, werr <-chan error) (pipeline.Progress, error) {
+func waitDone(ctx context.Context, ref jobs.Ref, q pipeline.Queue, werr <-chan error) (pipeline.Progress, error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -227,7 +230,7 @@ func waitDone(ctx context.Context, ref jobs.Ref, werr <-chan error) (pipeline.Pr
 			return pipeline.Progress{}, fmt.Errorf("worker stopped early: %w", err)
 		case <-t.C:
 		}
-		p, err := pipeline.Status(ctx, ref)
+		p, err := pipeline.Status(ctx, ref, q)
 		if err != nil {
 			return p, err
 		}

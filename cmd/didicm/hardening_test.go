@@ -96,7 +96,7 @@ func TestAMixedFleetRoutesEachJobToItsModel(t *testing.T) {
 		ref := jobs.Ref{OutputURL: url, ID: id}
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
-			p, err := pipeline.Status(context.Background(), ref)
+			p, err := pipeline.Status(context.Background(), ref, pipeline.Queue{})
 			if err != nil {
 				t.Fatal(err)
 			}

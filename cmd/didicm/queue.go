@@ -33,6 +33,28 @@ func addRedisFlag(f *pflag.FlagSet) {
 	configFlag(f, "redis.url", "redis", "Redis URL, redis://[:password@]host:port[/db]")
 }
 
+// openQueue connects to the configured Redis: the client, the inspector and
+// the job tracker. Without redis.url it returns an empty Queue unless
+// required (status reads the bucket alone then).
+func (a *app) openQueue(cfg *Config, required bool) (pipeline.Queue, func(), error) {
+	if cfg.Redis.URL == "" && !required {
+		return pipeline.Queue{}, func() {}, nil
+	}
+	opt, err := cfg.redis()
+	if err != nil {
+		return pipeline.Queue{}, nil, usageError{err}
+	}
+	if err := pingRedis(opt); err != nil {
+		return pipeline.Queue{}, nil, err
+	}
+	tr, err := pipeline.NewTracker(opt)
+	if err != nil {
+		return pipeline.Queue{}, nil, err
+	}
+	q := pipeline.Queue{Client: asynq.NewClient(opt), Inspector: asynq.NewInspector(opt), Tracker: tr}
+	return q, func() { q.Client.Close(); q.Inspector.Close(); tr.Close() }, nil
+}
+
 // pingRedis fails at start-up, naming the server without its password,
 // when Redis cannot be reached or refuses the credentials.
 func pingRedis(opt asynq.RedisConnOpt) error {
@@ -90,21 +112,18 @@ func (a *app) enqueueCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			opt, err := a.cfg.redis()
-			if err != nil {
-				return usageError{err}
-			}
-			client := asynq.NewClient(opt)
-			defer client.Close()
-			if err := pingRedis(opt); err != nil {
-				return err
-			}
-			rep, err := pipeline.Enqueue(cmd.Context(), spec, client)
+			q, closeQ, err := a.openQueue(a.cfg, true)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "job %s: %s in %s on queue %s; queued %d, already done %d, already queued %d (resumed: %v)\n",
-				spec.ID, plural(rep.Images, "image"), plural(rep.Batches, "batch"), spec.Queue, rep.Queued, rep.Done, rep.InQueue, rep.Resumed)
+			defer closeQ()
+			rep, err := pipeline.Enqueue(cmd.Context(), spec, q)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "job %s: %s in %s on queue %s; queued %d, re-driven %d, already done %d, already queued %d (resumed: %v)\n",
+				spec.ID, plural(rep.Images, "image"), plural(rep.Batches, "batch"), spec.Queue, rep.Queued, rep.Redriven, rep.Done,
+				rep.InQueue, rep.Resumed)
 			return nil
 		},
 	}
@@ -175,13 +194,13 @@ func (a *app) runWorker(ctx context.Context, cfg *Config, opt asynq.RedisConnOpt
 		name = workers.DefaultName()
 	}
 	// Every batch in flight plans within its share of the worker's budget.
-	counter, err := pipeline.NewBatchCounter(opt)
+	tracker, err := pipeline.NewTracker(opt)
 	if err != nil {
 		return err
 	}
-	defer counter.Close()
+	defer tracker.Close()
 	proc := &workers.Processor{Model: m, MemoryBudget: size(cfg.Sampler.MemoryBudget) / int64(par.Concurrency), ActivationBytes: act,
-		MaxImagesPerCall: cfg.Worker.MaxImagesPerCall, Limits: cfg.limits(), Counter: counter, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
+		MaxImagesPerCall: cfg.Worker.MaxImagesPerCall, Limits: cfg.limits(), Tracker: tracker, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
 	defer proc.Close()
 	queues := map[string]int{}
 	for _, q := range cfg.Worker.Queues {
@@ -210,12 +229,17 @@ func (a *app) statusCmd() *cobra.Command {
 			if every <= 0 {
 				return usageError{fmt.Errorf("--every %s: want a positive interval such as 2s", every)}
 			}
-			p, err := pipeline.Status(cmd.Context(), j.ref())
+			q, closeQ, err := a.openQueue(a.cfg, false)
+			if err != nil {
+				return err
+			}
+			defer closeQ()
+			p, err := pipeline.Status(cmd.Context(), j.ref(), q)
 			if err != nil {
 				return err
 			}
 			if wait {
-				if p, err = a.follow(cmd.Context(), p, every); err != nil {
+				if p, err = a.follow(cmd.Context(), p, q, every); err != nil {
 					return err
 				}
 			}
@@ -224,12 +248,13 @@ func (a *app) statusCmd() *cobra.Command {
 		},
 	}
 	addJobFlags(cmd.Flags())
+	addRedisFlag(cmd.Flags()) // optional: with it, failures recorded only in Redis and Asynq's archive count too
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow with a progress bar until every batch is done or failed")
 	cmd.Flags().DurationVar(&every, "every", 2*time.Second, "poll interval with --wait")
 	return cmd
 }
 
-func (a *app) follow(ctx context.Context, p pipeline.Progress, every time.Duration) (pipeline.Progress, error) {
+func (a *app) follow(ctx context.Context, p pipeline.Progress, q pipeline.Queue, every time.Duration) (pipeline.Progress, error) {
 	j := a.cfg.Job
 	bar := progressbar.NewOptions(p.Images, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowCount(),
 		progressbar.OptionSetDescription("job "+j.ID), progressbar.OptionThrottle(200*time.Millisecond))
@@ -250,7 +275,7 @@ func (a *app) follow(ctx context.Context, p pipeline.Progress, every time.Durati
 			return p, ctx.Err()
 		case <-t.C:
 		}
-		next, err := pipeline.Status(ctx, j.ref())
+		next, err := pipeline.Status(ctx, j.ref(), q)
 		if err != nil {
 			return p, err
 		}
@@ -282,17 +307,12 @@ func (a *app) retryCmd() *cobra.Command {
 			if j.ID == "" || j.OutputURL == "" {
 				return usageError{errors.New("retry needs --job and --output")}
 			}
-			opt, err := a.cfg.redis()
+			q, closeQ, err := a.openQueue(a.cfg, true)
 			if err != nil {
-				return usageError{err}
-			}
-			client, insp := asynq.NewClient(opt), asynq.NewInspector(opt)
-			defer client.Close()
-			defer insp.Close()
-			if err := pingRedis(opt); err != nil {
 				return err
 			}
-			batches, err := pipeline.Retry(cmd.Context(), j.ref(), client, insp)
+			defer closeQ()
+			batches, err := pipeline.Retry(cmd.Context(), j.ref(), q)
 			fmt.Fprintf(a.stdout, "job %s: re-queued %s %v\n", j.ID, plural(len(batches), "failed batch"), batches)
 			return err
 		},

@@ -96,7 +96,7 @@ func TestJobSurvivesAWorkerKilledMidBatch(t *testing.T) {
 		BatchSize: 100, Sampler: "cp", Steps: 16, MaxRetry: 3, Queue: modelQueue(t, "../../testdata/score-k10.onnx")}
 	c := asynq.NewClient(asynq.RedisClientOpt{Addr: addr})
 	defer c.Close()
-	if _, err := pipeline.Enqueue(context.Background(), spec, c); err != nil {
+	if _, err := pipeline.Enqueue(context.Background(), spec, pipeline.Queue{Client: c}); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"worker", "--redis", "redis://" + addr, "--model", "../../testdata/score-k10.onnx", "--metrics-addr", "",
@@ -130,7 +130,7 @@ func TestJobSurvivesAWorkerKilledMidBatch(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // polling storage
 		var err error
-		if p, err = pipeline.Status(context.Background(), jobs.Ref{OutputURL: url, Prefix: "out", ID: "crash"}); err != nil {
+		if p, err = pipeline.Status(context.Background(), jobs.Ref{OutputURL: url, Prefix: "out", ID: "crash"}, pipeline.Queue{}); err != nil {
 			t.Fatal(err)
 		}
 	}
