@@ -294,10 +294,8 @@ func (c *Config) limits() imaging.Limits {
 }
 
 func (c *Config) budgetErr() error {
-	if sizeErr("", c.Limits.MaxDecodedBytes) != nil || sizeErr("", c.Limits.DecodeBudget) != nil {
-		return nil // reported by name above
-	}
-	if size(c.Limits.MaxDecodedBytes) > size(c.Limits.DecodeBudget) {
+	valid := sizeErr("", c.Limits.MaxDecodedBytes) == nil && sizeErr("", c.Limits.DecodeBudget) == nil // else reported by name
+	if valid && size(c.Limits.MaxDecodedBytes) > size(c.Limits.DecodeBudget) {
 		return &ConfigError{"limits.max_decoded_bytes", fmt.Sprintf("%s is above limits.decode_budget %s: such an image could never decode",
 			c.Limits.MaxDecodedBytes, c.Limits.DecodeBudget)}
 	}

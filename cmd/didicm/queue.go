@@ -52,7 +52,7 @@ func (a *app) openQueue(cfg *Config, required bool) (pipeline.Queue, func(), err
 		return pipeline.Queue{}, nil, err
 	}
 	q := pipeline.Queue{Client: asynq.NewClient(opt), Inspector: asynq.NewInspector(opt), Tracker: tr}
-	return q, func() { q.Client.Close(); q.Inspector.Close(); tr.Close() }, nil
+	return q, func() { _ = errors.Join(q.Client.Close(), q.Inspector.Close(), tr.Close()) }, nil
 }
 
 // pingRedis fails at start-up, naming the server without its password,
