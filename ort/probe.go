@@ -44,5 +44,12 @@ func (m *Model) ProbeActivation(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return max(0, hi-lo) / 32, nil
+	return roundUp(max(0, hi-lo)/32, probeQuantum), nil
 }
+
+// probeQuantum rounds the probe up: the resident-memory growth it measures
+// moves by a few pages from run to run, and the planner's decisions should
+// not (the same model and budget give the same plan).
+const probeQuantum = 64 << 10
+
+func roundUp(v, q int64) int64 { return (v + q - 1) / q * q }

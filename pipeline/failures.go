@@ -87,6 +87,28 @@ func archived(insp *asynq.Inspector, queue string, ref jobs.Ref) ([]jobs.Failure
 	}
 }
 
+// orphaned counts the job's active tasks whose worker is gone.
+func orphaned(insp *asynq.Inspector, queue string, ref jobs.Ref) (int, error) {
+	n := 0
+	for page := 1; ; page++ {
+		tasks, err := insp.ListActiveTasks(queue, asynq.PageSize(500), asynq.Page(page))
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		for _, ti := range tasks {
+			if ti.IsOrphaned && strings.HasPrefix(ti.ID, ref.ID+":") {
+				n++
+			}
+		}
+		if len(tasks) < 500 {
+			return n, nil
+		}
+	}
+}
+
 // redrive queues batch i of the job again: an archived or finished task
 // with its ID is removed first (Asynq keeps IDs of archived tasks). An active
 // task is left alone: it is being worked on.

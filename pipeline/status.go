@@ -16,9 +16,15 @@ type Progress struct {
 	PendingImages               int
 	Failures                    []jobs.Failure
 	Started, LastResult         time.Time
-	// ImagesPerSec is the done images over the time since the manifest was written.
+	// ImagesPerSec is the done images over the time spent working (see
+	// IdleGap); ETA is the pending images at that rate.
 	ImagesPerSec float64
+	Working      time.Duration
 	ETA          time.Duration
+	// Orphaned batches are held by a worker that stopped without handing
+	// them back: they return to the queue when their lease expires
+	// (30-90 s). Counted only when Status reaches Redis.
+	Orphaned int
 	// Summarized is true once summary.json exists.
 	Summarized bool
 }
@@ -53,10 +59,12 @@ func Status(ctx context.Context, ref jobs.Ref, q Queue) (Progress, error) {
 	if err != nil {
 		return p, err
 	}
+	finished := map[time.Time]int{}
 	for i, t := range done {
 		if i < len(man.Batches) {
 			p.DoneBatches++
 			p.DoneImages += man.Batches[i]
+			finished[t] += man.Batches[i]
 			if t.After(p.LastResult) {
 				p.LastResult = t
 			}
@@ -74,9 +82,14 @@ func Status(ctx context.Context, ref jobs.Ref, q Queue) (Progress, error) {
 		}
 	}
 	p.PendingImages = p.Images - p.DoneImages - p.FailedImages
-	if el := p.LastResult.Sub(p.Started).Seconds(); p.DoneImages > 0 && el > 0 {
-		p.ImagesPerSec = float64(p.DoneImages) / el
+	p.ImagesPerSec, p.Working = workingRate(p.Started, finished)
+	if p.ImagesPerSec > 0 {
 		p.ETA = time.Duration(float64(p.PendingImages) / p.ImagesPerSec * float64(time.Second))
+	}
+	if q.Inspector != nil {
+		if p.Orphaned, err = orphaned(q.Inspector, queue, ref); err != nil {
+			return p, err
+		}
 	}
 	p.Summarized, err = store.Summarized(ctx)
 	return p, err

@@ -36,8 +36,10 @@ type Summary struct {
 	Classes         map[string]int `json:"classes"`
 	Review          int            `json:"review"`
 	ReviewThreshold float64        `json:"review_threshold"`
-	// EntropyNormHistogram counts classified images by normalised entropy in ten bins of 0.1.
+	// EntropyNormHistogram counts classified images by normalised entropy in
+	// ten bins of 0.1: bin i holds [edge i, edge i+1), the last one [0.9, 1].
 	EntropyNormHistogram [10]int            `json:"entropy_norm_histogram"`
+	EntropyNormBinEdges  [11]float64        `json:"entropy_norm_bin_edges"`
 	MaxProbQuantiles     map[string]float64 `json:"max_prob_quantiles"`
 	MeanEntropyNorm      float64            `json:"mean_entropy_norm"`
 	Samplers             map[string]int     `json:"samplers"`
@@ -47,7 +49,10 @@ type Summary struct {
 	Plan                 json.RawMessage    `json:"plan,omitempty"`
 	Started              string             `json:"started"`
 	Finished             string             `json:"finished"`
-	ImagesPerSec         float64            `json:"images_per_s"`
+	// ImagesPerSec is over WorkingSeconds, the time spent working (pauses
+	// longer than IdleGap, such as a night before a re-drive, left out).
+	ImagesPerSec   float64 `json:"images_per_s"`
+	WorkingSeconds float64 `json:"working_seconds"`
 }
 
 // BatchStats is one batch's share of the job summary. The worker writes it
@@ -186,6 +191,9 @@ func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error
 	s := Summary{JobID: spec.ID, Images: man.Images, ErrorReasons: map[string]int{}, Classes: map[string]int{},
 		Samplers: map[string]int{}, Models: map[string]int{}, Providers: map[string]int{},
 		ReviewThreshold: spec.ReviewThreshold, Started: man.Created}
+	for i := range s.EntropyNormBinEdges {
+		s.EntropyNormBinEdges[i] = float64(i) / 10
+	}
 	review, err := s.mergeBatches(ctx, store, len(man.Batches), spec.ReviewThreshold)
 	if err != nil {
 		return false, err
@@ -194,14 +202,20 @@ func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error
 		s.Plan = plan
 	}
 	var last time.Time
-	for _, t := range done {
+	finished := map[time.Time]int{}
+	for i, t := range done {
+		if i < len(man.Batches) {
+			finished[t] += man.Batches[i]
+		}
 		if t.After(last) {
 			last = t
 		}
 	}
 	s.Finished = last.UTC().Format(time.RFC3339)
-	if start, err := time.Parse(time.RFC3339, man.Created); err == nil && last.After(start) {
-		s.ImagesPerSec = float64(s.Images) / last.Sub(start).Seconds()
+	if start, err := time.Parse(time.RFC3339, man.Created); err == nil {
+		var working time.Duration
+		s.ImagesPerSec, working = workingRate(start, finished)
+		s.WorkingSeconds = working.Seconds()
 	}
 	return true, store.WriteSummary(ctx, s, review)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -152,6 +153,27 @@ var defaults = map[string]any{
 	"job.queue":                      "",
 }
 
+// invalidKeysRE reads mapstructure's "'sampler' has invalid keys: a, b".
+var invalidKeysRE = regexp.MustCompile(`'([^']*)' has invalid keys: ([^\n]+)`)
+
+// unknownKeys turns a decoding error into one naming each unknown key in
+// full (sampler.frobnicate), or keeps the error.
+func unknownKeys(err error) error {
+	var errs []error
+	for _, m := range invalidKeysRE.FindAllStringSubmatch(err.Error(), -1) {
+		for _, k := range strings.Split(m[2], ", ") {
+			if m[1] != "" {
+				k = m[1] + "." + k
+			}
+			errs = append(errs, &ConfigError{k, "unknown setting (see the README's configuration)"})
+		}
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "decoding failed due to the following error(s):\n\n"))
+	}
+	return errors.Join(errs...)
+}
+
 // ConfigError names the setting that is wrong.
 type ConfigError struct{ Key, Problem string }
 
@@ -189,7 +211,7 @@ func loadConfig(file string, flags *pflag.FlagSet) (*Config, error) {
 	}
 	var c Config
 	if err := v.UnmarshalExact(&c); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, unknownKeys(err)
 	}
 	return &c, c.validate()
 }

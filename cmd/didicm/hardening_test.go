@@ -286,3 +286,21 @@ func TestTheTablePrintsControlCharactersEscaped(t *testing.T) {
 		t.Fatalf("count line: %q", out)
 	}
 }
+
+func TestSmallMessagesReadAsPlainWords(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "didicm.yaml")
+	if err := os.WriteFile(cfg, []byte("sampler:\n  frobnicate: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := run(t, "--config", cfg, "plan", "--classes", "10")
+	if code != 2 || !strings.Contains(errs, "sampler.frobnicate") || strings.Contains(errs, "main.Config") {
+		t.Fatalf("unknown key: exit %d, %q", code, errs)
+	}
+	out, _, code := run(t, "--version")
+	if code != 0 || !strings.Contains(out, "didicm version") {
+		t.Fatalf("--version: exit %d, %q", code, out)
+	}
+	if got := plural(1, "error") + ", " + plural(2001, "image") + ", " + plural(3, "batch"); got != "1 error, 2,001 images, 3 batches" {
+		t.Fatalf("plural: %q", got)
+	}
+}

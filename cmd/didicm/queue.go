@@ -257,12 +257,17 @@ func (a *app) statusCmd() *cobra.Command {
 func (a *app) follow(ctx context.Context, p pipeline.Progress, q pipeline.Queue, every time.Duration) (pipeline.Progress, error) {
 	j := a.cfg.Job
 	bar := progressbar.NewOptions(p.Images, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(false), // one rate and ETA: ours, from the time spent working
 		progressbar.OptionSetDescription("job "+j.ID), progressbar.OptionThrottle(200*time.Millisecond))
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		if p.ImagesPerSec > 0 {
-			bar.Describe(fmt.Sprintf("job %s  %.0f img/s  ETA %s  failed %d", j.ID, p.ImagesPerSec, p.ETA.Round(time.Second), p.FailedImages))
+			desc := fmt.Sprintf("job %s  %.0f img/s  ETA %s  failed %d", j.ID, p.ImagesPerSec, p.ETA.Round(time.Second), p.FailedImages)
+			if p.Orphaned > 0 {
+				desc += fmt.Sprintf("  %s waiting for a stopped worker's lease to expire", plural(p.Orphaned, "batch"))
+			}
+			bar.Describe(desc)
 		}
 		_ = bar.Set(p.DoneImages + p.FailedImages)
 		if p.PendingImages == 0 && (p.Summarized || p.FailedBatches > 0) {
@@ -284,11 +289,16 @@ func (a *app) follow(ctx context.Context, p pipeline.Progress, q pipeline.Queue,
 }
 
 func printProgress(w io.Writer, p pipeline.Progress) {
-	fmt.Fprintf(w, "job %s: %d images in %d batches\n", p.JobID, p.Images, p.Batches)
-	fmt.Fprintf(w, "  done    %d images (%d batches)\n  failed  %d images (%d batches)\n  pending %d images\n",
-		p.DoneImages, p.DoneBatches, p.FailedImages, p.FailedBatches, p.PendingImages)
+	fmt.Fprintf(w, "job %s: %s in %s\n", p.JobID, plural(p.Images, "image"), plural(p.Batches, "batch"))
+	fmt.Fprintf(w, "  done    %s (%s)\n  failed  %s (%s)\n  pending %s\n",
+		plural(p.DoneImages, "image"), plural(p.DoneBatches, "batch"), plural(p.FailedImages, "image"),
+		plural(p.FailedBatches, "batch"), plural(p.PendingImages, "image"))
 	if p.ImagesPerSec > 0 {
-		fmt.Fprintf(w, "  rate    %.1f images/s, ETA %s\n", p.ImagesPerSec, p.ETA.Round(time.Second))
+		fmt.Fprintf(w, "  rate    %.1f images/s over %s of work, ETA %s\n", p.ImagesPerSec, p.Working.Round(time.Second), p.ETA.Round(time.Second))
+	}
+	if p.Orphaned > 0 {
+		fmt.Fprintf(w, "  waiting %s held by a stopped worker: back in the queue when the lease expires (30-90 s)\n",
+			plural(p.Orphaned, "batch"))
 	}
 	for _, f := range p.Failures {
 		fmt.Fprintf(w, "  failure batch %d after %d attempts: %s\n", f.Batch, f.Attempts, f.Error)

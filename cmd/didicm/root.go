@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -14,6 +15,26 @@ import (
 
 	"github.com/didicm/didicm/internal/redact"
 )
+
+// version is the module version and, when the build recorded it, the commit.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v += " " + s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				v += " (modified)"
+			}
+		}
+	}
+	return v + " " + bi.GoVersion
+}
 
 // redactAttr masks credentials in every logged message and value.
 func redactAttr(_ []string, a slog.Attr) slog.Attr {
@@ -67,6 +88,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Short:         "Classify image archives with calibrated uncertainty (DiDiCM)",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default ./didicm.yaml if present)")
 	configFlag(root.PersistentFlags(), "log.level", "log-level", "debug, info, warn or error")
