@@ -47,6 +47,12 @@ func Status(ctx context.Context, ref jobs.Ref, q Queue) (Progress, error) {
 	}
 	p.Images, p.Batches = man.Images, len(man.Batches)
 	p.Started, _ = time.Parse(time.RFC3339, man.Created)
+	// The summary first: it is written after every batch's results, so a
+	// listing taken after it sees them all (the other order can catch the
+	// last batch's results missing and the summary present).
+	if p.Summarized, err = store.Summarized(ctx); err != nil {
+		return p, err
+	}
 	queue := ""
 	if q.Inspector != nil {
 		spec, err := store.ReadSpec(ctx)
@@ -91,8 +97,7 @@ func Status(ctx context.Context, ref jobs.Ref, q Queue) (Progress, error) {
 			return p, err
 		}
 	}
-	p.Summarized, err = store.Summarized(ctx)
-	return p, err
+	return p, nil
 }
 
 // Retry re-queues every failed batch of the job that has no results (from

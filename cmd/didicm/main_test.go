@@ -122,7 +122,7 @@ func TestFailuresNameTheProblem(t *testing.T) {
 	}{
 		{"bad sampler in config file", []string{"--config", cfg, "plan", "--classes", "10"}, 2, `config sampler.name: "dense"`},
 		{"unknown config key", []string{"--config", writeFile(t, "x.yaml", "samplr:\n  steps: 3\n"), "plan", "--classes", "3"}, 2, "samplr"},
-		{"bad steps flag", []string{"classify", "--steps", "0", "x.png"}, 2, "config sampler.steps: 0"},
+		{"bad steps flag", []string{"classify", "--steps", "-1", "x.png"}, 2, "config sampler.steps: -1"},
 		{"missing model", []string{"classify", "--model", "nope.onnx", "../../testdata"}, 1, "nope.onnx"},
 		{"model breaking the contract", []string{"model", "inspect", "../../testdata/bad/k-mismatch.onnx"}, 1, "log_score"},
 		{"missing input path", []string{"classify", "--model", "../../testdata/score-k10.onnx", "/nonexistent/dir"}, 2, "/nonexistent/dir"},
