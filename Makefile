@@ -75,3 +75,31 @@ fixtures: ## regenerate the random-weight Go test models in testdata/
 	cd training && PYTHONPATH=. $(PY) -m didicm_train fixture --k 10 --out $(CURDIR)/testdata/score-k10.onnx
 	cd training && PYTHONPATH=. $(PY) -m didicm_train fixture --k 1000 --parity-images 2 --steps 1 2 --gain 5 \
 	  --out $(CURDIR)/testdata/score-k1000.onnx
+
+# W2 benchmark inputs (random weights, synthetic 1080p frames); the PyTorch
+# reference on the same weights is training/scripts/torch-reference.py.
+W2 = build/w2
+W2_FRAMES ?= 128
+W2_RANDOM = cd training && PYTHONPATH=. $(PY) -m didicm_train random --layout resnet18 --size 224 --channels 3 --seed 0
+W2_LAST = $(W2)/frames/frame-$(shell printf %04d $$(($(W2_FRAMES) - 1))).jpg
+
+.PHONY: w2
+w2: $(W2)/didirn-w2.onnx $(W2)/didirn-w2.pt $(W2)/ce-w2.onnx $(W2_LAST) ## W2 inputs in build/w2/: random ResNet-18 score (+ .pt) and CE models (224 RGB, K=1000), W2_FRAMES 1080p JPEGs
+
+.PHONY: w2-k
+w2-k: $(foreach k,10000 100000,$(W2)/didirn-w2-k$(k).onnx $(W2)/didirn-w2-k$(k).pt) ## K-scaling score models in build/w2/: didirn-w2-k10000 and -k100000 (.onnx + .pt)
+
+$(W2)/didirn-w2.onnx $(W2)/didirn-w2.pt &:
+	mkdir -p $(W2)
+	$(W2_RANDOM) --kind score --k 1000 --out $(CURDIR)/$(W2)/didirn-w2.onnx --state $(CURDIR)/$(W2)/didirn-w2.pt
+
+$(W2)/didirn-w2-k%.onnx $(W2)/didirn-w2-k%.pt:
+	mkdir -p $(W2)
+	$(W2_RANDOM) --kind score --k $* --out $(CURDIR)/$(W2)/didirn-w2-k$*.onnx --state $(CURDIR)/$(W2)/didirn-w2-k$*.pt
+
+$(W2)/ce-w2.onnx:
+	mkdir -p $(W2)
+	$(W2_RANDOM) --kind classifier --k 1000 --out $(CURDIR)/$@
+
+$(W2_LAST):
+	$(PY) training/scripts/w2-frames.py $(W2)/frames $(W2_FRAMES)

@@ -113,29 +113,73 @@ func orDefault(v, def int64) int64 {
 // Decode checks b against the limits, then decodes it. JPEG EXIF
 // orientation is applied. It returns the image and its format name.
 func Decode(b []byte, lim Limits) (image.Image, string, error) {
-	img, format, release, err := decode(b, lim, 3)
+	img, format, release, err := decode(b, lim, Input{Channels: 3})
 	release()
 	return img, format, err
 }
 
-// decode is Decode for a model with channels input channels; release
-// returns the image's share of lim.Budget (call it when done with the image).
-func decode(b []byte, lim Limits, channels int) (image.Image, string, func(), error) {
+// JPEGDecoder decodes a JPEG at a reduced size that still covers minW×minH
+// (imaging/jpegturbo.Decode): as grey or RGB, into a buffer that release
+// gives back. Orientation is applied by the caller.
+type JPEGDecoder func(b []byte, minW, minH int, gray bool) (img image.Image, release func(), err error)
+
+// JPEGScale is the size a JPEGDecoder decodes a w×h image to.
+type JPEGScale func(w, h, minW, minH int) (int, int)
+
+var jpegDecoder struct {
+	decode JPEGDecoder
+	scale  JPEGScale
+}
+
+// SetJPEGDecoder installs a scaled JPEG decoder and its size rule, once at
+// start-up (the commands install jpegturbo where the build has it). Nil
+// means image/jpeg at full size.
+func SetJPEGDecoder(d JPEGDecoder, s JPEGScale) {
+	jpegDecoder.decode, jpegDecoder.scale = d, s
+}
+
+// decode is Decode for the model input in (a zero size decodes at full
+// size); release returns the image's share of lim.Budget and any pooled
+// buffer (call it when done with the image).
+func decode(b []byte, lim Limits, in Input) (image.Image, string, func(), error) {
 	noop := func() {}
 	cfg, format, err := header(b, lim)
 	if err != nil {
 		return nil, format, noop, err
 	}
-	need := DecodedBytes(cfg, format, channels)
+	scaled := format == "jpeg" && jpegDecoder.decode != nil && cfg.ColorModel != color.CMYKModel
+	o := 1
+	if scaled {
+		o = jpegOrientation(b)
+		minW, minH := in.Width, in.Height
+		if o >= 5 { // stored sideways: the model's width is the stored height
+			minW, minH = minH, minW
+		}
+		cfg.Width, cfg.Height = jpegDecoder.scale(cfg.Width, cfg.Height, minW, minH)
+	}
+	need := DecodedBytes(cfg, format, in.Channels)
 	if need > lim.maxDecodedBytes() {
 		return nil, format, noop, fail(ErrTooManyPix, "too_many_pixels", "%s header gives %dx%d %s pixels: about %d bytes to decode, limit %d",
 			format, cfg.Width, cfg.Height, colorName(cfg.ColorModel), need, lim.maxDecodedBytes())
 	}
 	release := lim.Budget.acquire(need)
 	var img image.Image
-	if format == "jpeg" {
+	switch {
+	case scaled:
+		var free func()
+		minW, minH := in.Width, in.Height
+		if o >= 5 {
+			minW, minH = minH, minW
+		}
+		img, free, err = jpegDecoder.decode(b, minW, minH, in.Channels == 1)
+		if err == nil {
+			held := release
+			release = func() { free(); held() }
+			img = orientImage(img, o)
+		}
+	case format == "jpeg":
 		img, err = orient.Decode(bytes.NewReader(b), orient.AutoOrientation(true))
-	} else {
+	default:
 		img, _, err = image.Decode(newPeekReader(b))
 	}
 	if err != nil {

@@ -27,7 +27,7 @@ func (in Input) Validate() error {
 
 // Preprocess decodes b and returns the model input as float32 C×H×W.
 func Preprocess(b []byte, in Input, lim Limits) ([]float32, error) {
-	img, _, release, err := decode(b, lim, in.Channels)
+	img, _, release, err := decode(b, lim, in)
 	defer release()
 	if err != nil {
 		return nil, err
@@ -38,11 +38,21 @@ func Preprocess(b []byte, in Input, lim Limits) ([]float32, error) {
 // Tensor converts img to the model's colour mode, resizes it to the model's
 // size and normalises it.
 func Tensor(img image.Image, in Input) []float32 {
-	planes := Planes(img, in.Channels)
-	b := img.Bounds()
-	out := make([]float32, 0, in.Channels*in.Height*in.Width)
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
+	b := img.Bounds()
+	s.planes = s.planes[:0]
+	for range in.Channels { // the planes are reused between images too
+		i := len(s.planes)
+		if i < cap(s.planes) {
+			s.planes = s.planes[:i+1]
+			s.planes[i] = grow(s.planes[i], b.Dx()*b.Dy())
+		} else {
+			s.planes = append(s.planes, make([]float64, b.Dx()*b.Dy()))
+		}
+	}
+	planes := planesInto(s.planes, img)
+	out := make([]float32, 0, in.Channels*in.Height*in.Width)
 	for c, p := range planes {
 		s.tmp, s.out = grow(s.tmp, in.Width*b.Dy()), grow(s.out, in.Width*in.Height)
 		resizeInto(s.out, s.tmp, p, b.Dx(), b.Dy(), in.Width, in.Height)
@@ -56,7 +66,10 @@ func Tensor(img image.Image, in Input) []float32 {
 
 // scratch holds Resize's intermediate planes between images (a worker
 // preprocesses a few thousand a second; these were a tenth of its garbage).
-type scratch struct{ tmp, out []float64 }
+type scratch struct {
+	tmp, out []float64
+	planes   [][]float64
+}
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
@@ -73,11 +86,17 @@ func grow(s []float64, n int) []float64 {
 // its Y channel).
 func Planes(img image.Image, channels int) [][]float64 {
 	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
 	planes := make([][]float64, channels)
 	for c := range planes {
-		planes[c] = make([]float64, w*h)
+		planes[c] = make([]float64, b.Dx()*b.Dy())
 	}
+	return planesInto(planes, img)
+}
+
+// planesInto is Planes into len(planes) planes of the image's size.
+func planesInto(planes [][]float64, img image.Image) [][]float64 {
+	b := img.Bounds()
+	w, h, channels := b.Dx(), b.Dy(), len(planes)
 	set := func(i int, r, g, bl float64) {
 		if channels == 1 {
 			planes[0][i] = 0.299*r + 0.587*g + 0.114*bl

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what `make test` and `make demo` need on a fresh Debian 12 machine:
+# Installs what `make test` and `make demo` need on a fresh Debian 12 machine
+# (libturbojpeg0-dev for the JPEG decoder among them):
 # Debian's PyTorch stack for training/ (used as /usr/bin/python3), pytest,
 # redis-server for the integration tests, and the ONNX Runtime library (npm).
 # Installs only what is missing; safe to run again.
@@ -11,6 +12,7 @@ pkgs=()
 /usr/bin/python3 -c 'import pytest' 2>/dev/null || pkgs+=(python3-pytest)
 command -v redis-server >/dev/null || pkgs+=(redis-server)
 command -v zstd >/dev/null || pkgs+=(zstd)
+[ -e /usr/include/turbojpeg.h ] || pkgs+=(libturbojpeg0-dev) # imaging/jpegturbo (cgo)
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "setup: apt-get install ${pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -11,7 +11,7 @@ import (
 const module = "github.com/didicm/didicm"
 
 // cgoPackages wrap C libraries; only the commands may link them.
-var cgoPackages = []string{module + "/ort"}
+var cgoPackages = []string{module + "/ort", module + "/imaging/jpegturbo"}
 
 // mayLinkCgo are the packages that wire the system together.
 var mayLinkCgo = []string{module + "/cmd/", module + "/deploy/"}

@@ -1,4 +1,4 @@
-"""Command line: python3 -m didicm_train {train,evaluate,export,fixture} ...
+"""Command line: python3 -m didicm_train {train,evaluate,export,fixture,random} ...
 
 Run from training/ (or with training/ on PYTHONPATH) with /usr/bin/python3.
 """
@@ -101,6 +101,20 @@ def cmd_fixture(a):
     print(f"wrote {a.out}")
 
 
+def cmd_random(a):
+    """A random-weight model at full input size for benchmarks (W2), with its
+    state_dict when --state is given so PyTorch can run the same weights."""
+    torch.manual_seed(a.seed)
+    model = build(a.kind, a.layout, a.channels, a.k).eval()
+    classes = [f"c{i}" for i in range(a.k)]
+    meta = X.metadata(a.kind, a.layout, classes, (a.channels, a.size, a.size), [0.5] * a.channels,
+                      [0.25] * a.channels, a.size, 1.0, {"note": "random weights, W2 benchmark", "seed": a.seed})
+    X.export(model, a.kind, a.out, meta)
+    if a.state:
+        torch.save(model.state_dict(), a.state)
+    print(f"wrote {a.out}" + (f" and {a.state}" if a.state else ""))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="didicm_train")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -149,6 +163,16 @@ def main(argv=None):
     f.add_argument("--parity-images", type=int, default=3)
     f.add_argument("--out", required=True)
     f.set_defaults(fn=cmd_fixture)
+    r = sub.add_parser("random", help="random-weight model at full size for benchmarks")
+    r.add_argument("--kind", choices=["score", "classifier"], required=True)
+    r.add_argument("--layout", default="resnet18")
+    r.add_argument("--size", type=int, default=224)
+    r.add_argument("--channels", type=int, choices=[1, 3], default=3)
+    r.add_argument("--k", type=int, default=1000)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--out", required=True)
+    r.add_argument("--state", help="also save the state_dict here (torch.save)")
+    r.set_defaults(fn=cmd_random)
     a = p.parse_args(argv)
     a.fn(a)
 

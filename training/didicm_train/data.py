@@ -69,13 +69,29 @@ def load_mnist(split="train", folder=None):
     return Dataset(images, torch.from_numpy(y.astype(np.int64)), [str(i) for i in range(10)])
 
 
+def read_image(path, size, channels):
+    """Reads an image file as float32 [C, H, W] in [0, 1], before the resize.
+
+    A JPEG is decoded at the largest DCT scale (1/8, 1/4, 1/2 or 1) whose
+    output still covers size x size, as the Go pipeline does (Pillow's
+    draft); then EXIF orientation is applied and the image is converted to
+    "L" (channels 1) or "RGB" (channels 3).
+    """
+    from PIL import Image, ImageOps
+
+    mode = "L" if channels == 1 else "RGB"
+    with Image.open(path) as im:
+        if im.format == "JPEG":
+            im.draft(mode, (size, size))
+        arr = np.asarray(ImageOps.exif_transpose(im).convert(mode), dtype=np.float32) / 255.0
+    return np.ascontiguousarray(arr[None] if channels == 1 else arr.transpose(2, 0, 1))
+
+
 def load_folder(root, size, channels):
     """Loads root/<class>/**/<image> resized to size x size with `channels` (1 or 3).
 
     Classes are the sorted subfolder names. Unreadable files are reported and skipped.
     """
-    from PIL import Image
-
     classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
     if not classes:
         raise ValueError(f"{root}: no class subfolders")
@@ -87,14 +103,11 @@ def load_folder(root, size, channels):
                     continue
                 path = os.path.join(dirpath, fn)
                 try:
-                    with Image.open(path) as im:
-                        im = im.convert("L" if channels == 1 else "RGB")
-                        arr = np.asarray(im, dtype=np.float32) / 255.0
+                    arr = read_image(path, size, channels)
                 except (OSError, ValueError) as e:
                     skipped.append(f"{path}: {e}")
                     continue
-                arr = arr[None] if channels == 1 else arr.transpose(2, 0, 1)
-                images.append(resize(torch.from_numpy(arr.copy()).unsqueeze(0), size, size)[0])
+                images.append(resize(torch.from_numpy(arr).unsqueeze(0), size, size)[0])
                 labels.append(ci)
     if not images:
         raise ValueError(f"{root}: no readable images")

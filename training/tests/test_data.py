@@ -68,3 +68,36 @@ def test_load_folder_reads_one_subfolder_per_class_and_skips_broken_files(tmp_pa
     assert ds.classes == ["cat", "dog"]
     assert tuple(ds.images.shape) == (6, 1, 8, 8)
     assert ds.labels.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def _photo(h, w, seed=0):
+    g = np.random.default_rng(seed)
+    return np.clip(np.linspace(0, 255, w)[None, :, None] + g.normal(0, 20, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("size,drafted", [(224, (270, 480)), (64, (135, 240)), (600, (1080, 1920))])
+def test_read_image_drafts_a_jpeg_to_the_largest_dct_scale_that_covers_the_input(tmp_path, size, drafted):
+    from PIL import Image
+
+    Image.fromarray(_photo(1080, 1920)).save(tmp_path / "a.jpg", quality=90)
+    Image.fromarray(_photo(1080, 1920)).save(tmp_path / "a.png")
+    rgb = D.read_image(str(tmp_path / "a.jpg"), size, 3)
+    assert rgb.shape == (3,) + drafted and rgb.dtype == np.float32
+    assert 0 <= rgb.min() and rgb.max() <= 1
+    assert D.read_image(str(tmp_path / "a.jpg"), size, 1).shape == (1,) + drafted
+    assert D.read_image(str(tmp_path / "a.png"), size, 3).shape == (3, 1080, 1920)
+
+
+def test_read_image_applies_exif_orientation(tmp_path):
+    from PIL import Image
+
+    arr = np.zeros((32, 64, 3), dtype=np.uint8)  # left half red, right half blue
+    arr[:, :32] = [255, 0, 0]
+    arr[:, 32:] = [0, 0, 255]
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display: left becomes top
+    Image.fromarray(arr).save(tmp_path / "r.jpg", quality=95, exif=exif)
+    x = D.read_image(str(tmp_path / "r.jpg"), 16, 3)  # drafted at 1/2, then rotated
+    assert x.shape == (3, 32, 16)
+    assert x[0, :12].mean() > 0.9 and x[2, :12].mean() < 0.1
+    assert x[2, -12:].mean() > 0.9 and x[0, -12:].mean() < 0.1
