@@ -157,8 +157,44 @@ func resizeInto(out, tmp, p []float64, w, h, ow, oh int) {
 	for y := range h {
 		resample(p[y*w:(y+1)*w], 1, tmp[y*ow:(y+1)*ow], 1, w, ow)
 	}
-	for x := range ow {
-		resample(tmp[x:], ow, out[x:], ow, h, oh)
+	resampleRows(tmp, out, ow, h, oh)
+}
+
+// resampleRows is resample down the columns of tmp (h rows of ow), done a
+// whole row at a time so that memory is read in order: the same sums in
+// the same order as resample, so the same values to the last bit.
+func resampleRows(tmp, out []float64, ow, h, oh int) {
+	row := func(i int) []float64 { return tmp[i*ow : (i+1)*ow] }
+	switch {
+	case oh == h:
+		copy(out, tmp[:ow*oh])
+	case oh < h:
+		for i := range oh {
+			lo, hi := i*h/oh, ((i+1)*h+oh-1)/oh
+			dst := out[i*ow : (i+1)*ow]
+			copy(dst, row(lo))
+			for j := lo + 1; j < hi; j++ {
+				for x, v := range row(j) {
+					dst[x] += v
+				}
+			}
+			n := float64(hi - lo)
+			for x := range dst {
+				dst[x] /= n
+			}
+		}
+	default:
+		scale := float64(h) / float64(oh)
+		for i := range oh {
+			y := math.Max(0, (float64(i)+0.5)*scale-0.5)
+			i0 := int(y)
+			i1 := min(i0+1, h-1)
+			f := y - float64(i0)
+			r0, r1, dst := row(i0), row(i1), out[i*ow:(i+1)*ow]
+			for x := range dst {
+				dst[x] = (1-f)*r0[x] + f*r1[x]
+			}
+		}
 	}
 }
 

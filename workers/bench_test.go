@@ -17,6 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/imaging/jpegturbo"
 	"github.com/didicm/didicm/internal/procstat"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/ort"
@@ -47,8 +52,16 @@ import (
 // DIDICM_BENCH_CONCURRENCY and DIDICM_BENCH_THREADS (0: the worker's
 // choice), DIDICM_BENCH_SPIN (on|off), DIDICM_BENCH_STEPS (2,8: a list),
 // DIDICM_BENCH_TRACE (a file for the worker's debug log),
-// DIDICM_BENCH_PERF_FIFOS (see perfControl).
+// DIDICM_BENCH_PERF_FIFOS (see perfControl), and for the realistic workload
+// (W2, scripts/bench-w2.sh): DIDICM_BENCH_MODEL (another score model),
+// DIDICM_BENCH_FRAMES (a folder of JPEG frames, repeated as plain files up
+// to DIDICM_BENCH_IMAGES; JPEGs decode through libjpeg-turbo as in
+// `didicm worker`) and DIDICM_BENCH_MICRO (images per model call, 64).
 func BenchmarkEndToEnd(b *testing.B) {
+	if jpegturbo.Available {
+		imaging.SetJPEGDecoder(jpegturbo.Decode, jpegturbo.Scale)
+		defer imaging.SetJPEGDecoder(nil, nil)
+	}
 	par := workers.ChooseParallelism("cpu", runtime.GOMAXPROCS(0), envInt("DIDICM_BENCH_CONCURRENCY", 0),
 		envInt("DIDICM_BENCH_THREADS", 0))
 	spin := os.Getenv("DIDICM_BENCH_SPIN")
@@ -91,12 +104,19 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.ReportMetric(float64(runtime.GOMAXPROCS(0))*1e6/best, "model-cpu-µs/image")
 			rss, _ := procstat.PeakRSS()
 			b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
+			for stage, sec := range r.stageSeconds {
+				b.ReportMetric(sec*1e3/r.images, stage+"-ms/image")
+			}
 		})
 	}
 }
 
 func openBench(b *testing.B, cfg ort.Config) *ort.Model {
-	m, err := ort.Open("../models/didirn-mnist-7px-5pct.onnx", cfg, nil)
+	path := os.Getenv("DIDICM_BENCH_MODEL")
+	if path == "" {
+		path = "../models/didirn-mnist-7px-5pct.onnx"
+	}
+	m, err := ort.Open(path, cfg, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,6 +129,10 @@ type bound struct{ pooled, perCore float64 }
 type e2eResult struct {
 	workers, withEnqueue, allocPerImage, cpuPerImage float64
 	bound                                            bound
+	images                                           float64
+	// stageSeconds is the worker's time in each stage (fetch and prepare
+	// overlap score), summed over batches.
+	stageSeconds map[string]float64
 }
 
 // freeModel returns zero log-scores at no cost (a uniform posterior).
@@ -136,7 +160,7 @@ func endToEnd(b *testing.B, m workers.Model, concurrency, steps, run int, measur
 	}
 	// An archive is plain files (no gocloud attribute sidecars).
 	dir := b.TempDir()
-	files := archiveFiles("in", n)
+	files := benchArchive(b, n)
 	for k, v := range files {
 		path := filepath.Join(dir, filepath.FromSlash(k))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -150,8 +174,10 @@ func endToEnd(b *testing.B, m workers.Model, concurrency, steps, run int, measur
 	spec := jobs.Spec{ID: fmt.Sprintf("bench-%d", run), InputURL: url, InputPrefix: "in", OutputURL: url,
 		BatchSize: batch, Sampler: "cp", Steps: steps}
 	meta := m.Metadata()
+	micro := envInt("DIDICM_BENCH_MICRO", workers.DefaultMaxImagesPerCall)
+	h.proc.MaxImagesPerCall = micro
 	d, err := plan.Decide(plan.Request{NumClasses: meta.NumClasses(), Images: batch, Steps: steps, Force: "cp",
-		InputBytes: int64(4 * meta.InputSize()), MaxMicroBatch: 64}) // the worker's default cap
+		InputBytes: int64(4 * meta.InputSize()), MaxMicroBatch: micro})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -183,7 +209,43 @@ func endToEnd(b *testing.B, m workers.Model, concurrency, steps, run int, measur
 	images := float64(len(files))
 	return e2eResult{workers: images / done.Sub(queued).Seconds(), withEnqueue: images / done.Sub(start).Seconds(),
 		allocPerImage: float64(ms1.TotalAlloc-ms0.TotalAlloc) / images, cpuPerImage: cpu.Seconds() * 1e6 / images,
-		bound: bound{pooled: (before.pooled + after.pooled) / 2, perCore: (before.perCore + after.perCore) / 2}}
+		bound:  bound{pooled: (before.pooled + after.pooled) / 2, perCore: (before.perCore + after.perCore) / 2},
+		images: images, stageSeconds: stageSeconds(b, h.proc.Metrics)}
+}
+
+// benchArchive is n small PNGs (and 4 broken files), or, with
+// DIDICM_BENCH_FRAMES, n files cycling through that folder's JPEGs.
+func benchArchive(b *testing.B, n int) map[string][]byte {
+	dir := os.Getenv("DIDICM_BENCH_FRAMES")
+	if dir == "" {
+		return archiveFiles("in", n)
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	if len(paths) == 0 {
+		b.Fatalf("no *.jpg in %s", dir)
+	}
+	files := map[string][]byte{}
+	for i := range n {
+		data, err := os.ReadFile(paths[i%len(paths)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		files[fmt.Sprintf("in/cam-%d/frame-%06d.jpg", i%4, i)] = data
+	}
+	return files
+}
+
+// stageSeconds sums the worker's stage histogram.
+func stageSeconds(b *testing.B, m *workers.Metrics) map[string]float64 {
+	out := map[string]float64{}
+	for _, stage := range []string{"fetch", "prepare", "score", "write"} {
+		var pb dto.Metric
+		if err := m.Stage.WithLabelValues(stage).(prometheus.Histogram).Write(&pb); err != nil {
+			b.Fatal(err)
+		}
+		out[stage] = pb.GetHistogram().GetSampleSum()
+	}
+	return out
 }
 
 // perfControl tells `perf record --control fifo:CTL,ACK -D -1` (named by

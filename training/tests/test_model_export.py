@@ -87,3 +87,19 @@ def test_smoke_train_tiny_models_and_export(tmp_path):
     rows = json.load(open(str(tmp_path / "e.json")))["rows"]
     assert [(r["method"], r["nfe"]) for r in rows] == [("ce", 1), ("cp", 1), ("cp", 2), ("cl", 8)]
     assert all(0 <= r["top1"] <= r["top2"] <= 1 and r["ece"] >= 0 for r in rows)
+
+
+def test_random_exports_full_size_metadata_and_the_same_weights(tmp_path):
+    path, state = str(tmp_path / "r.onnx"), str(tmp_path / "r.pt")
+    cli.main(["random", "--kind", "score", "--layout", "small", "--size", "32", "--channels", "3", "--k", "6",
+              "--seed", "4", "--out", path, "--state", state])
+    m = onnx.load(path)
+    assert _io(m.graph)[0][0] == ("image", onnx.TensorProto.FLOAT, ["batch", 3, 32, 32])
+    meta = {p.key: p.value for p in m.metadata_props}
+    assert json.loads(meta["didicm.degradation"]) == {"kind": "none"}
+    assert json.loads(meta["didicm.norm_std"]) == [0.25] * 3
+    assert json.loads(meta["didicm.training"])["seed"] == 4
+    torch.manual_seed(4)
+    want = build("score", "small", 3, 6).state_dict()
+    got = torch.load(state)
+    assert sorted(got) == sorted(want) and all(torch.equal(got[k], want[k]) for k in want)
