@@ -59,6 +59,14 @@ bench: $(ORT_LIB) ## every benchmark, incl. end to end, scaling and a CPU profil
 
 GOLANGCI_LINT = $(CURDIR)/.cache/bin/golangci-lint
 
+.PHONY: bench-jpeg
+bench-jpeg: ## 1080p JPEG preprocessing per core: libjpeg-turbo and image/jpeg against Pillow (~1 min)
+	scripts/bench-jpeg.sh
+
+.PHONY: bench-w2
+bench-w2: $(ORT_LIB) ## W2 end to end: 1080p JPEGs, ResNet-18 DiDiRN 224 RGB K=1000, CP T=4, and the PyTorch reference (~2 min)
+	scripts/bench-w2.sh
+
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint (.golangci.yml says why each check is on or off)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
