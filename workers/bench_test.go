@@ -85,8 +85,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 	for _, steps := range envInts("DIDICM_BENCH_STEPS", 2, 8) {
 		b.Run(fmt.Sprintf("cp-T=%d", steps), func(b *testing.B) {
 			var r e2eResult
+			timed := &timedModel{Model: worker}
 			for i := range b.N {
-				r = endToEnd(b, worker, par.Concurrency, steps, i, func(micro int) bound {
+				r = endToEnd(b, timed, par.Concurrency, steps, i, func(micro int) bound {
 					return bound{pooled: forwardRowsPerSec(b, pooled, micro, 1) / float64(steps),
 						perCore: forwardRowsPerSec(b, single, micro, runtime.GOMAXPROCS(0)) / float64(steps)}
 				})
@@ -107,6 +108,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 			for stage, sec := range r.stageSeconds {
 				b.ReportMetric(sec*1e3/r.images, stage+"-ms/image")
 			}
+			// The sampler's share of scoring: what the score stage spends
+			// outside model calls (the sampler's arithmetic, records).
+			model := time.Duration(timed.nanos.Load()).Seconds()
+			b.ReportMetric(100*(r.stageSeconds["score"]-model)/r.stageSeconds["score"], "sampler-%-of-score")
 		})
 	}
 }
@@ -133,6 +138,19 @@ type e2eResult struct {
 	// stageSeconds is the worker's time in each stage (fetch and prepare
 	// overlap score), summed over batches.
 	stageSeconds map[string]float64
+}
+
+// timedModel adds up the time spent in model calls.
+type timedModel struct {
+	workers.Model
+	nanos atomic.Int64
+}
+
+func (m *timedModel) LogScores(ctx context.Context, images [][]float32, labels []int64, sigmas []float32, out []float32) error {
+	start := time.Now()
+	err := m.Model.LogScores(ctx, images, labels, sigmas, out)
+	m.nanos.Add(int64(time.Since(start)))
+	return err
 }
 
 // freeModel returns zero log-scores at no cost (a uniform posterior).
