@@ -74,7 +74,8 @@ func New(m Model, opts Options) (*Engine, error) {
 	if opts.DecodeWorkers <= 0 {
 		opts.DecodeWorkers = runtime.GOMAXPROCS(0)
 	}
-	in := imaging.Input{Channels: meta.Channels, Height: meta.Height, Width: meta.Width, Mean: meta.Mean, Std: meta.Std}
+	in := imaging.Input{Channels: meta.Channels, Height: meta.Height, Width: meta.Width, Mean: meta.Mean, Std: meta.Std,
+		Intensity: meta.Intensity}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -92,16 +93,21 @@ type Item struct {
 	Err error
 }
 
-// Prepared is an item after decoding: its input tensor, or the error.
+// Prepared is an image after decoding: its input tensor, or the error. A
+// multi-frame DICOM file gives one per frame (key path#frame=N).
 type Prepared struct {
 	Key   string
 	Input []float32
 	Err   error
+	// Frame and DICOM identify a DICOM image (see imaging.Sample).
+	Frame int
+	DICOM *imaging.DICOMIDs
 }
 
-// Prepare decodes and preprocesses items concurrently, in order.
+// Prepare decodes and preprocesses items concurrently; the result is in
+// item order, frames of a file in frame order.
 func (e *Engine) Prepare(items []Item) []Prepared {
-	out := make([]Prepared, len(items))
+	per := make([][]Prepared, len(items))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(e.opts.DecodeWorkers, max(1, len(items))) {
@@ -109,13 +115,7 @@ func (e *Engine) Prepare(items []Item) []Prepared {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				it := items[i]
-				out[i].Key = it.Key
-				if it.Err != nil {
-					out[i].Err = it.Err
-					continue
-				}
-				out[i].Input, out[i].Err = imaging.Preprocess(it.Data, e.input, e.opts.Limits)
+				per[i] = e.prepare(items[i])
 			}
 		}()
 	}
@@ -124,6 +124,28 @@ func (e *Engine) Prepare(items []Item) []Prepared {
 	}
 	close(next)
 	wg.Wait()
+	out := make([]Prepared, 0, len(items))
+	for _, p := range per {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func (e *Engine) prepare(it Item) []Prepared {
+	if it.Err != nil {
+		return []Prepared{{Key: it.Key, Err: it.Err}}
+	}
+	samples, err := imaging.PreprocessAll(it.Data, e.input, e.opts.Limits)
+	if err != nil {
+		return []Prepared{{Key: it.Key, Err: err}}
+	}
+	out := make([]Prepared, len(samples))
+	for i, s := range samples {
+		out[i] = Prepared{Key: it.Key, Input: s.Input, Err: s.Err, Frame: s.Frame, DICOM: s.DICOM}
+		if s.Frame > 0 {
+			out[i].Key = imaging.FrameKey(it.Key, s.Frame)
+		}
+	}
 	return out
 }
 
@@ -151,6 +173,9 @@ func (e *Engine) Score(ctx context.Context, prepared []Prepared) ([]Record, erro
 	}
 	for j, i := range idx {
 		recs[i] = e.record(prepared[i].Key, results[j])
+	}
+	for i, p := range prepared {
+		recs[i].identify(p)
 	}
 	return recs, nil
 }

@@ -32,6 +32,20 @@ type Record struct {
 	// Error says why this image has no posterior; ErrorReason is a stable word.
 	Error       string `json:"error,omitempty"`
 	ErrorReason string `json:"error_reason,omitempty"`
+	// A DICOM image's study, series and instance UIDs, and its 1-based
+	// frame in a multi-frame file: what joins it back to the archive.
+	StudyUID  string `json:"study_uid,omitempty"`
+	SeriesUID string `json:"series_uid,omitempty"`
+	SOPUID    string `json:"sop_uid,omitempty"`
+	Frame     int    `json:"frame,omitempty"`
+}
+
+// identify copies a DICOM image's identifiers into its record.
+func (r *Record) identify(p Prepared) {
+	r.Frame = p.Frame
+	if p.DICOM != nil {
+		r.StudyUID, r.SeriesUID, r.SOPUID = p.DICOM.StudyUID, p.DICOM.SeriesUID, p.DICOM.SOPUID
+	}
 }
 
 // ClassProb is one entry of Record.TopK.

@@ -35,7 +35,7 @@ var (
 
 // Error is a per-image failure. Reason is a stable word for result records.
 type Error struct {
-	Reason string // empty, too_large, too_many_pixels, unsupported_format, corrupt
+	Reason string // empty, too_large, too_many_pixels, unsupported_format, unsupported_transfer_syntax, corrupt
 	Detail string
 	Err    error // one of the sentinels
 }

@@ -14,6 +14,8 @@ type Input struct {
 	Channels, Height, Width int
 	// Mean and Std normalise each channel: (x − mean)/std with x in [0, 1].
 	Mean, Std []float32
+	// Intensity maps grey DICOM values to [0, 1] (the model's didicm.intensity).
+	Intensity Intensity
 }
 
 // Validate reports an unusable input description.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/sampler"
 )
 
@@ -60,6 +61,9 @@ type Metadata struct {
 	// absent): the sampler's default, and the least T that gives its
 	// measured accuracy (its model card says which).
 	RecommendedSteps, MinSteps int
+	// Intensity maps grey DICOM values to [0, 1] for this model
+	// (didicm.intensity, optional JSON; absent: minmax).
+	Intensity imaging.Intensity
 }
 
 // NumClasses is K.
@@ -96,6 +100,9 @@ func Parse(props map[string]string) (*Metadata, error) {
 		DataFraction:  p.float("data_fraction"),
 		Training:      json.RawMessage(p.str("training")),
 	}
+	if _, ok := props[Prefix+"intensity"]; ok {
+		p.json("intensity", &m.Intensity)
+	}
 	m.RecommendedSteps = p.optionalInt("recommended_steps")
 	m.MinSteps = p.optionalInt("min_steps")
 	k := p.int("num_classes")
@@ -122,6 +129,7 @@ func Parse(props map[string]string) (*Metadata, error) {
 		{m.Kind != Score || m.Schedule == "loglinear", "schedule", `this build implements "loglinear"`},
 		{m.Kind != Score || math.Abs(m.ScheduleEps-sampler.ScheduleEps) <= 1e-9*sampler.ScheduleEps, "schedule_eps",
 			fmt.Sprintf("the sampler's ε is %g: a model trained with another ε would be sampled wrongly", sampler.ScheduleEps)},
+		{m.Intensity.Validate() == nil, "intensity", fmt.Sprint(m.Intensity.Validate())},
 		{m.RecommendedSteps >= 0 && m.RecommendedSteps <= 1000, "recommended_steps", "want 0 (none) to 1000"},
 		{m.MinSteps >= 0 && (m.RecommendedSteps == 0 || m.MinSteps <= m.RecommendedSteps), "min_steps", "want 0 (none) up to recommended_steps"},
 		{m.Degradation.Kind == "none" || m.Degradation.Kind == "lowres" && m.Degradation.Resolution > 0, "degradation", "want none or lowres with a resolution"},

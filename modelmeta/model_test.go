@@ -39,6 +39,7 @@ func TestParseNamesTheWrongKey(t *testing.T) {
 		{"schedule", "cosine", "loglinear"},
 		{"recommended_steps", "-1", "want 0 (none) to 1000"},
 		{"min_steps", "x", "not an integer"},
+		{"intensity", `{"kind":"window","center":40,"width":0}`, "window width"},
 		{"schedule_eps", "0.01", "the sampler's ε is 0.001"},
 		{"degradation", `{"kind":"blur"}`, "lowres"},
 		{"norm_mean", "0.5", "not valid JSON"},

@@ -1,0 +1,210 @@
+package imaging
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/didicm/didicm/imaging/dicom"
+)
+
+// Intensity maps a grey DICOM frame's modality values (stored value ×
+// slope + intercept, e.g. Hounsfield units) to [0, 1]; it is part of a
+// model's metadata (didicm.intensity), so that training and the pipeline see
+// the same numbers. Colour frames are divided by their largest value.
+type Intensity struct {
+	// Kind is "window" (Center and Width, DICOM's linear VOI function),
+	// "file_window" (the file's own first window; minmax when it has none)
+	// or "minmax" (each frame's range). Empty means minmax.
+	Kind   string  `json:"kind"`
+	Center float64 `json:"center,omitempty"`
+	Width  float64 `json:"width,omitempty"`
+}
+
+// Validate names what is wrong with a transform.
+func (t Intensity) Validate() error {
+	switch t.Kind {
+	case "", "minmax", "file_window":
+		return nil
+	case "window":
+		if !(t.Width >= 1) || math.IsNaN(t.Center) || math.IsInf(t.Center, 0) {
+			return fmt.Errorf("window width %g: want at least 1 (and a finite centre)", t.Width)
+		}
+		return nil
+	}
+	return fmt.Errorf("intensity kind %q: want window, file_window or minmax", t.Kind)
+}
+
+// Sample is one model input of a file: the whole image, or one frame of a
+// DICOM file.
+type Sample struct {
+	Input []float32
+	// Frame is the 1-based frame of a multi-frame DICOM file, 0 otherwise.
+	Frame int
+	// DICOM holds the identifiers that join a DICOM result back to its
+	// archive; nil for other formats.
+	DICOM *DICOMIDs
+	// Err is this frame's failure (the file's other frames may be fine).
+	Err error
+}
+
+// DICOMIDs are a DICOM image's study, series and instance UIDs: nothing
+// else from its header leaves this package.
+type DICOMIDs struct {
+	StudyUID, SeriesUID, SOPUID string
+}
+
+// PreprocessAll is Preprocess for files that hold several images: a DICOM
+// file gives one Sample per frame, anything else one Sample.
+func PreprocessAll(b []byte, in Input, lim Limits) ([]Sample, error) {
+	if !isDICOM(b) {
+		x, err := Preprocess(b, in, lim)
+		if err != nil {
+			return nil, err
+		}
+		return []Sample{{Input: x}}, nil
+	}
+	if int64(len(b)) > lim.maxBytes() {
+		return nil, fail(ErrTooLarge, "too_large", "%d bytes, limit %d", len(b), lim.maxBytes())
+	}
+	img, err := dicom.Parse(b, dicom.Limits{MaxPixelBytes: lim.maxDecodedBytes()})
+	if err != nil {
+		return nil, dicomError(err)
+	}
+	ids := &DICOMIDs{StudyUID: img.StudyUID, SeriesUID: img.SeriesUID, SOPUID: img.SOPUID}
+	out := make([]Sample, img.Frames)
+	for i := range out {
+		out[i] = Sample{Frame: i + 1, DICOM: ids}
+		if img.Frames == 1 {
+			out[i].Frame = 0
+		}
+		out[i].Input, out[i].Err = dicomFrame(img, i, in, lim)
+	}
+	return out, nil
+}
+
+// isDICOM sniffs a DICOM file: a Part 10 preamble, or a bare dataset that
+// no image decoder claims.
+func isDICOM(b []byte) bool {
+	if len(b) >= 132 && string(b[128:132]) == "DICM" {
+		return true
+	}
+	return dicom.IsDICOM(b) && !knownImage(b)
+}
+
+func knownImage(b []byte) bool {
+	for _, magic := range []string{"\x89PNG", "\xff\xd8", "GIF8", "BM", "II*\x00", "MM\x00*", "RIFF"} {
+		if len(b) >= len(magic) && string(b[:len(magic)]) == magic {
+			return true
+		}
+	}
+	return false
+}
+
+// dicomFrame decodes frame i under the decode budget and makes the model input.
+func dicomFrame(img *dicom.Image, i int, in Input, lim Limits) ([]float32, error) {
+	px := int64(img.Rows) * int64(img.Columns)
+	need := px * (int64(img.SamplesPerPixel)*(int64(max(1, img.BitsAllocated/8))+8) + 8*int64(in.Channels))
+	if need > lim.maxDecodedBytes() {
+		return nil, fail(ErrTooManyPix, "too_many_pixels", "DICOM frame of %dx%d×%d: about %d bytes to decode, limit %d",
+			img.Columns, img.Rows, img.SamplesPerPixel, need, lim.maxDecodedBytes())
+	}
+	release := lim.Budget.acquire(need)
+	defer release()
+	f, err := img.Frame(i)
+	if err != nil {
+		return nil, dicomError(err)
+	}
+	planes := unitPlanes(f, img, in.Intensity)
+	return tensorFromPlanes(planes, f.Width, f.Height, in), nil
+}
+
+// unitPlanes applies the intensity transform: grey frames through in's
+// Intensity, colour by ColourMax; MONOCHROME1 inverted last.
+func unitPlanes(f dicom.Frame, img *dicom.Image, t Intensity) [][]float64 {
+	n := f.Width * f.Height
+	if f.Channels == 3 {
+		planes := [][]float64{make([]float64, n), make([]float64, n), make([]float64, n)}
+		for p := range n {
+			for c := range 3 {
+				planes[c][p] = f.Values[3*p+c] / f.ColourMax
+			}
+		}
+		return planes
+	}
+	v := f.Values
+	out := make([]float64, n)
+	center, width := t.Center, t.Width
+	kind := t.Kind
+	if kind == "file_window" {
+		kind, center, width = "window", img.WindowCenter, img.WindowWidth
+		if width < 1 {
+			kind = "minmax"
+		}
+	}
+	if kind == "window" {
+		for p, x := range v {
+			out[p] = math.Max(0, math.Min(1, (x-(center-0.5))/(width-1)+0.5))
+		}
+	} else {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, x := range v {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+		if hi > lo {
+			for p, x := range v {
+				out[p] = (x - lo) / (hi - lo)
+			}
+		}
+	}
+	if f.Monochrome1 {
+		for p := range out {
+			out[p] = 1 - out[p]
+		}
+	}
+	return [][]float64{out}
+}
+
+// tensorFromPlanes converts [0, 1] planes (1 grey or 3 RGB) to the model's
+// channels (grey repeated, or RGB to luma), resizes and normalises them.
+func tensorFromPlanes(planes [][]float64, w, h int, in Input) []float32 {
+	switch {
+	case len(planes) == 1 && in.Channels == 3:
+		planes = [][]float64{planes[0], planes[0], planes[0]}
+	case len(planes) == 3 && in.Channels == 1:
+		luma := make([]float64, w*h)
+		for p := range luma {
+			luma[p] = 0.299*planes[0][p] + 0.587*planes[1][p] + 0.114*planes[2][p]
+		}
+		planes = [][]float64{luma}
+	}
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	out := make([]float32, 0, in.Channels*in.Height*in.Width)
+	for c, p := range planes {
+		s.tmp, s.out = grow(s.tmp, in.Width*h), grow(s.out, in.Width*in.Height)
+		resizeInto(s.out, s.tmp, p, w, h, in.Width, in.Height)
+		m, sd := float64(in.Mean[c]), float64(in.Std[c])
+		for _, v := range s.out {
+			out = append(out, float32((v-m)/sd))
+		}
+	}
+	return out
+}
+
+// dicomError gives a DICOM failure its record reason.
+func dicomError(err error) error {
+	switch {
+	case errors.Is(err, dicom.ErrUnsupportedSyntax):
+		return fail(ErrFormat, "unsupported_transfer_syntax", "%v", err)
+	case errors.Is(err, dicom.ErrTooLarge):
+		return fail(ErrTooManyPix, "too_many_pixels", "%v", err)
+	case errors.Is(err, dicom.ErrUnsupported):
+		return fail(ErrFormat, "unsupported_format", "%v", err)
+	}
+	return fail(ErrCorrupt, "corrupt", "%v", err)
+}
+
+// FrameKey is the record key of frame n (1-based) of a multi-frame file.
+func FrameKey(key string, n int) string { return key + "#frame=" + strconv.Itoa(n) }
