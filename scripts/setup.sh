@@ -13,6 +13,12 @@ pkgs=()
 command -v redis-server >/dev/null || pkgs+=(redis-server)
 command -v zstd >/dev/null || pkgs+=(zstd)
 [ -e /usr/include/turbojpeg.h ] || pkgs+=(libturbojpeg0-dev) # imaging/jpegturbo (cgo)
+[ -e /usr/include/charls/charls.h ] || pkgs+=(libcharls-dev)  # imaging/dicom/jpegls (cgo)
+ls /usr/include/openjpeg-2.*/openjpeg.h >/dev/null 2>&1 || pkgs+=(libopenjp2-7-dev) # imaging/dicom/jpeg2000 (cgo)
+# DICOM test corpus: encoders and independent decoders (dcmtk, GDCM, pydicom).
+command -v dcmcjpeg >/dev/null || pkgs+=(dcmtk)
+command -v gdcmconv >/dev/null || pkgs+=(libgdcm-tools)
+/usr/bin/python3 -c 'import pydicom, gdcm' 2>/dev/null || pkgs+=(python3-pydicom python3-gdcm)
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "setup: apt-get install ${pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
