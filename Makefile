@@ -39,7 +39,7 @@ test-py: ## Python unit tests and the train/export smoke run
 	cd training && PYTHONPATH=. $(PY) -m pytest -q -p no:cacheprovider tests
 
 .PHONY: test-go
-test-go: $(ORT_LIB) ## Go tests (a missing ONNX Runtime fails them; DIDICM_SKIP_ORT=1 skips instead)
+test-go: $(ORT_LIB) dicom-corpus ## Go tests (a missing ONNX Runtime fails them; DIDICM_SKIP_ORT=1 skips instead)
 	scripts/demo-data.sh
 	$(GO) vet ./...
 	$(GO) vet -tags demo ./cmd/didicm
@@ -111,3 +111,14 @@ $(W2)/ce-w2.onnx:
 
 $(W2_LAST):
 	$(PY) training/scripts/w2-frames.py $(W2)/frames $(W2_FRAMES)
+
+# DICOM test corpus of imaging/dicom: files made by Debian's dcmtk and gdcm
+# tools, references decoded by pydicom (+GDCM), see training/scripts/dicom-corpus.py.
+DICOM_CORPUS = build/dicom-corpus
+
+.PHONY: dicom-corpus
+dicom-corpus: $(DICOM_CORPUS)/corpus.json ## DICOM test corpus in build/dicom-corpus/ (needs dcmtk, libgdcm-tools, python3-pydicom, python3-gdcm)
+
+$(DICOM_CORPUS)/corpus.json:
+	rm -rf $(DICOM_CORPUS)
+	$(PY) training/scripts/dicom-corpus.py $(DICOM_CORPUS)

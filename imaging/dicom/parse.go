@@ -81,6 +81,7 @@ type Image struct {
 	Palette                     *Palette
 
 	bigEndian bool
+	pixelVR   string   // OB or OW (explicit VR); big-endian OW swaps 8-bit samples in pairs
 	native    []byte   // native pixel data
 	fragments [][]byte // encapsulated: one compressed stream per frame
 }

@@ -16,7 +16,7 @@ func (r *reader) pixelData(img *Image, e element) error {
 		img.Palette = p
 	}
 	if !e.undefined {
-		img.native = e.value
+		img.native, img.pixelVR = e.value, e.vr
 		return nil
 	}
 	var items [][]byte
@@ -205,7 +205,7 @@ func (img *Image) check(lim Limits) error {
 	if len(img.fragments) != img.Frames {
 		return bad("%d compressed frames for %d frames", len(img.fragments), img.Frames)
 	}
-	if img.BitsAllocated != 8 && img.BitsAllocated != 16 {
+	if img.BitsAllocated != 8 && img.BitsAllocated != 16 && (img.BitsAllocated != 32 || img.TransferSyntax != RLELossless) {
 		return fmt.Errorf("%w: compressed pixel data of %d bits allocated", ErrUnsupported, img.BitsAllocated)
 	}
 	switch img.TransferSyntax {
@@ -220,6 +220,9 @@ func (img *Image) check(lim Limits) error {
 // is 1 (frames of a bit-packed file follow each other bit by bit).
 func (img *Image) nativeFrameBytes() int64 {
 	n := int64(img.Rows) * int64(img.Columns) * int64(img.SamplesPerPixel)
+	if img.Photometric == "YBR_FULL_422" && img.BitsAllocated == 8 {
+		n = int64(img.Rows) * int64(img.Columns) * 2 // Y Y Cb Cr for each pair of pixels
+	}
 	if img.BitsAllocated == 1 {
 		return n
 	}

@@ -107,6 +107,15 @@ func (img *Image) nativeFrame(i int) []byte {
 		}
 		return out
 	}
+	if img.bigEndian && img.BitsAllocated == 8 && img.pixelVR == "OW" {
+		// 8-bit samples in big-endian 16-bit words: swap each pair back
+		// (the whole value, as frames may start mid-word).
+		all := make([]byte, len(img.native))
+		for k := 0; k+1 < len(all); k += 2 {
+			all[k], all[k+1] = img.native[k+1], img.native[k]
+		}
+		return all[int64(i)*size : int64(i+1)*size]
+	}
 	b := img.native[int64(i)*size : int64(i+1)*size]
 	if !img.bigEndian || img.BitsAllocated == 8 {
 		return b

@@ -9,6 +9,7 @@ import sys
 import torch
 
 from . import data as D
+from . import dicom
 from . import evaluate as E
 from . import export as X
 from .model import build
@@ -32,7 +33,7 @@ def cmd_train(a):
     mean, std = (a.mean or [D.MNIST_MEAN]), (a.std or [D.MNIST_STD])
     cfg = {"kind": a.kind, "layout": a.layout, "data": a.data, "resolution": a.resolution, "fraction": a.fraction,
            "steps": a.steps, "batch": a.batch, "lr": a.lr, "seed": a.seed, "shift": a.shift, "mean": mean, "std": std,
-           "weight_decay": a.weight_decay}
+           "weight_decay": a.weight_decay, "intensity": a.intensity}
     model, classes, shape, summary = train(cfg)
     _save(a.out, model, cfg, classes, shape, summary)
     print(json.dumps(summary))
@@ -40,7 +41,7 @@ def cmd_train(a):
 
 def _test_set(ck, limit):
     cfg = ck["cfg"]
-    ds = load_dataset(cfg["data"], "test", ck["shape"][1], ck["shape"][0])
+    ds = load_dataset(cfg["data"], "test", ck["shape"][1], ck["shape"][0], cfg.get("intensity"))
     if limit and limit < len(ds):
         ds = ds.subset(D.balanced_fraction(ds.labels, limit / len(ds), 1234))
     x = D.normalise(D.degrade(ds.images, cfg["resolution"]), cfg["mean"], cfg["std"])
@@ -77,6 +78,8 @@ def cmd_export(a):
         if a.min_steps and a.recommended_steps and a.min_steps > a.recommended_steps:
             raise SystemExit("--min-steps is above --recommended-steps")
         meta.update(recommended_steps=a.recommended_steps, min_steps=a.min_steps)
+    if cfg.get("intensity"):
+        meta["intensity"] = json.dumps(cfg["intensity"])
     X.export(model, cfg["kind"], a.out, meta)
     x, _ = _test_set(ck, 0)
     fx = X.parity(model, cfg["kind"], x[:a.parity_images], len(ck["classes"]))
@@ -132,6 +135,9 @@ def main(argv=None):
     t.add_argument("--mean", type=float, nargs="*")
     t.add_argument("--std", type=float, nargs="*")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--intensity", type=dicom.parse_intensity, default=json.dumps(dicom.DEFAULT_INTENSITY),
+                   help='DICOM intensity transform, JSON: {"kind": "minmax"}, {"kind": "file_window"} or '
+                        '{"kind": "window", "center": C, "width": W}')
     t.add_argument("--out", required=True)
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("evaluate", help="evaluation table on the test split at the training degradation")

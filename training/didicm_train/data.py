@@ -1,5 +1,5 @@
-"""Data: MNIST from idx files, image folders (one subfolder per class),
-class-balanced fractions, and the low-resolution degradation."""
+"""Data: MNIST from idx files, image and DICOM folders (one subfolder per
+class), class-balanced fractions, and the low-resolution degradation."""
 import gzip
 import json
 import os
@@ -87,11 +87,16 @@ def read_image(path, size, channels):
     return np.ascontiguousarray(arr[None] if channels == 1 else arr.transpose(2, 0, 1))
 
 
-def load_folder(root, size, channels):
+def load_folder(root, size, channels, intensity=None):
     """Loads root/<class>/**/<image> resized to size x size with `channels` (1 or 3).
 
-    Classes are the sorted subfolder names. Unreadable files are reported and skipped.
+    Classes are the sorted subfolder names. DICOM files are found by content
+    whatever their name (one sample per frame, under the intensity transform,
+    see dicom.py), other images by extension. Unreadable files are reported
+    and skipped.
     """
+    from .dicom import is_dicom, read_dicom
+
     classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
     if not classes:
         raise ValueError(f"{root}: no class subfolders")
@@ -99,16 +104,20 @@ def load_folder(root, size, channels):
     for ci, name in enumerate(classes):
         for dirpath, _, files in sorted(os.walk(os.path.join(root, name))):
             for fn in sorted(files):
-                if not fn.lower().endswith(IMAGE_EXTS):
-                    continue
                 path = os.path.join(dirpath, fn)
                 try:
-                    arr = read_image(path, size, channels)
+                    if is_dicom(path):
+                        frames = read_dicom(path, size, channels, intensity)
+                    elif fn.lower().endswith(IMAGE_EXTS):
+                        arr = read_image(path, size, channels)
+                        frames = [resize(torch.from_numpy(arr).unsqueeze(0), size, size)[0]]
+                    else:
+                        continue
                 except (OSError, ValueError) as e:
                     skipped.append(f"{path}: {e}")
                     continue
-                images.append(resize(torch.from_numpy(arr).unsqueeze(0), size, size)[0])
-                labels.append(ci)
+                images.extend(frames)
+                labels.extend([ci] * len(frames))
     if not images:
         raise ValueError(f"{root}: no readable images")
     for s in skipped:

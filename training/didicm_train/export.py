@@ -21,8 +21,9 @@ METADATA_KEYS = (
     "input_width", "color_mode", "norm_mean", "norm_std", "schedule", "schedule_eps", "degradation",
     "data_fraction", "training",
 )
-# Optional keys: written when set (score models: the sampler's advice on T).
-OPTIONAL_KEYS = ("recommended_steps", "min_steps")
+# Optional keys: written when set (score models: the sampler's advice on T;
+# intensity: the DICOM intensity transform the model was trained with, JSON).
+OPTIONAL_KEYS = ("recommended_steps", "min_steps", "intensity")
 
 
 def metadata(kind, layout, classes, shape, mean, std, resolution, fraction, training):

@@ -14,18 +14,18 @@ def device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_dataset(spec, split, size=28, channels=1):
+def load_dataset(spec, split, size=28, channels=1, intensity=None):
     """spec is "mnist" or a folder path (one subfolder per class). A folder
     has no split of its own: split "test" reads spec/../test if given as
-    "PATH:TESTPATH"."""
+    "PATH:TESTPATH". intensity: the DICOM intensity transform (dicom.py)."""
     if spec == "mnist":
         return D.load_mnist(split)
     train_dir, _, test_dir = spec.partition(":")
     if split == "test":
         if not test_dir:
             raise ValueError(f"data {spec!r}: give the test folder as TRAIN:TEST")
-        return D.load_folder(test_dir, size, channels)
-    return D.load_folder(train_dir, size, channels)
+        return D.load_folder(test_dir, size, channels, intensity)
+    return D.load_folder(train_dir, size, channels, intensity)
 
 
 def shift(images, pixels, generator):
@@ -44,10 +44,10 @@ def shift(images, pixels, generator):
 
 def train(cfg, log=print):
     """Trains one model. cfg keys: kind, layout, data, resolution, fraction,
-    steps, batch, lr, seed, shift, mean, std. Returns (model, summary)."""
+    steps, batch, lr, seed, shift, mean, std, intensity. Returns (model, summary)."""
     torch.manual_seed(cfg["seed"])
     g = torch.Generator().manual_seed(cfg["seed"])
-    ds = load_dataset(cfg["data"], "train")
+    ds = load_dataset(cfg["data"], "train", intensity=cfg.get("intensity"))
     idx = D.balanced_fraction(ds.labels, cfg["fraction"], cfg["seed"])
     ds = ds.subset(idx)
     channels, size = ds.images.shape[1], ds.images.shape[2]
