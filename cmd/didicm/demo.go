@@ -43,6 +43,13 @@ import (
 //go:embed demodata/t10k-images-idx3-ubyte.gz demodata/t10k-labels-idx1-ubyte.gz
 var mnistData embed.FS
 
+// demoDICOM holds three synthetic CT-like slices (64×64, signed 16-bit,
+// HU rescale; one JPEG Lossless), named by SOP instance UID without an
+// extension as PACS exports are; made by training/scripts/dicom-demo.py.
+//
+//go:embed demodicom
+var demoDICOM embed.FS
+
 // DefaultBaseline is the shipped CE baseline with the shipped DiDiRN's backbone.
 const DefaultBaseline = "models/ce-mnist-7px-5pct.onnx"
 
@@ -212,7 +219,7 @@ func (a *app) demoArchive(dir string, n int) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(a.stdout, "archive: %d MNIST test digits at %s (model input %dx%d), %d broken files and one PNG named .gif, in %s\n",
+	fmt.Fprintf(a.stdout, "archive: %d MNIST test digits at %s (model input %dx%d), %d broken files, one PNG named .gif and 3 DICOM CT slices, in %s\n",
 		n, degradationName(meta), meta.Height, meta.Width, broken, root)
 	data, _ := json.Marshal(labels)
 	return labels, os.WriteFile(filepath.Join(dir, "labels.json"), data, 0o644)
@@ -312,8 +319,29 @@ func writeArchive(root string, meta *modelmeta.Metadata, n int) (map[string]int,
 	if err := writeDemoFile(filepath.Join(root, "broken/png-named-as.gif"), first); err != nil {
 		return nil, 0, err
 	}
+	if err := writeDemoDICOM(filepath.Join(root, "dicom")); err != nil {
+		return nil, 0, err
+	}
 	labels["broken/png-named-as.gif"] = labels["shard-0/part-0/digit-00000.png"]
 	return labels, len(broken), nil
+}
+
+// writeDemoDICOM copies the embedded DICOM slices into dir.
+func writeDemoDICOM(dir string) error {
+	entries, err := demoDICOM.ReadDir("demodicom")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		data, err := demoDICOM.ReadFile("demodicom/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := writeDemoFile(filepath.Join(dir, e.Name()), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // digitPNG resizes one 28×28 digit to r×r as the training toolkit does.
@@ -362,7 +390,7 @@ func (a *app) report(ctx context.Context, ref jobs.Ref, dir string, labels map[s
 	if err := store.ReadSummary(ctx, &sum); err != nil {
 		return err
 	}
-	right, scored, err := accuracyFromResults(ctx, store, rep.Batches, labels)
+	right, scored, dicoms, err := accuracyFromResults(ctx, store, rep.Batches, labels)
 	if err != nil {
 		return err
 	}
@@ -378,6 +406,10 @@ func (a *app) report(ctx context.Context, ref jobs.Ref, dir string, labels map[s
 	}
 	fmt.Fprintf(w, "  errors: %s (%s; each an error record, the batch went on)\n", plural(sum.Errors, "error"), counts(sum.ErrorReasons, "file"))
 	fmt.Fprintf(w, "  for review (normalised entropy > %.2f, or errors): %s\n", sum.ReviewThreshold, plural(sum.Review, "image"))
+	fmt.Fprintf(w, "  DICOM records (read by content; only their UIDs leave the header; the digit model's classes mean nothing for CT):\n")
+	for _, r := range dicoms {
+		fmt.Fprintf(w, "    %s  study %s  series %s  class %s  entropy_norm %.2f\n", r.Key, r.StudyUID, r.SeriesUID, r.Class, r.EntropyNorm)
+	}
 	fmt.Fprintf(w, "  results: %s/results/%s/ (results/*.jsonl, summary.json, review.jsonl)\n", dir, ref.ID)
 	if p.FailedBatches > 0 {
 		return errors.New("some batches failed; see didicm status")
@@ -402,17 +434,23 @@ func counts(m map[string]int, noun string) string {
 	return strings.Join(parts, ", ")
 }
 
-func accuracyFromResults(ctx context.Context, store *jobs.Store, batches int, labels map[string]int) (right, scored int, err error) {
+// accuracyFromResults scores the digits against their labels and returns
+// the DICOM records.
+func accuracyFromResults(ctx context.Context, store *jobs.Store, batches int, labels map[string]int) (right, scored int,
+	dicoms []pipeline.Record, err error) {
 	for i := range batches {
 		data, err := store.ReadResults(ctx, i)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		for dec.More() {
 			var r pipeline.Record
 			if err := dec.Decode(&r); err != nil {
-				return 0, 0, err
+				return 0, 0, nil, err
+			}
+			if r.SOPUID != "" {
+				dicoms = append(dicoms, r)
 			}
 			if want, ok := labels[r.Key]; ok && r.Error == "" {
 				scored++
@@ -422,7 +460,7 @@ func accuracyFromResults(ctx context.Context, store *jobs.Store, batches int, la
 			}
 		}
 	}
-	return right, scored, nil
+	return right, scored, dicoms, nil
 }
 
 func (a *app) baselineAccuracy(ctx context.Context, root, path string, labels map[string]int) (int, int, error) {

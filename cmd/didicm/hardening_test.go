@@ -304,3 +304,22 @@ func TestSmallMessagesReadAsPlainWords(t *testing.T) {
 		t.Fatalf("plural: %q", got)
 	}
 }
+
+func TestDICOMRecordsCarryUIDsAndNoPatientData(t *testing.T) {
+	out, errs, code := run(t, "classify", "--model", "../../testdata/score-k10.onnx", "--format", "jsonl", "--log-level", "debug", "demodicom")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	recs := records(t, out)
+	if len(recs) != 3 {
+		t.Fatalf("%d records for 3 DICOM files", len(recs))
+	}
+	for _, r := range recs {
+		if r.Error != "" || r.StudyUID == "" || r.SeriesUID == "" || r.SOPUID == "" || !strings.HasSuffix(r.Key, r.SOPUID) {
+			t.Fatalf("record %+v", r)
+		}
+	}
+	if strings.Contains(out+errs, "DEMO") || strings.Contains(out+errs, "ANON") {
+		t.Fatal("the patient name left the header")
+	}
+}
