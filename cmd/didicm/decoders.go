@@ -2,13 +2,29 @@ package main
 
 import (
 	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/imaging/dicom"
+	"github.com/didicm/didicm/imaging/dicom/jpeg2000"
+	"github.com/didicm/didicm/imaging/dicom/jpegls"
 	"github.com/didicm/didicm/imaging/jpegturbo"
 )
 
-// JPEG files decode through libjpeg-turbo at the model's scale where the
-// build has it (cgo, without -tags noturbo); else imaging's pure-Go path.
+// The cgo codecs, installed where the build has them (cgo; JPEG also
+// without -tags noturbo): JPEG files through libjpeg-turbo at the model's
+// scale, DICOM JPEG-LS through CharLS and JPEG 2000 through OpenJPEG.
+// Without them JPEG falls back to image/jpeg and those DICOM syntaxes are
+// error records (unsupported_transfer_syntax).
 func init() {
 	if jpegturbo.Available {
 		imaging.SetJPEGDecoder(jpegturbo.Decode, jpegturbo.Scale)
+	}
+	if jpegls.Available {
+		for _, uid := range jpegls.TransferSyntaxes {
+			dicom.RegisterDecoder(uid, jpegls.Decode)
+		}
+	}
+	if jpeg2000.Available {
+		for _, uid := range jpeg2000.TransferSyntaxes {
+			dicom.RegisterDecoder(uid, jpeg2000.Decode)
+		}
 	}
 }
