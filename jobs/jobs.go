@@ -49,8 +49,10 @@ type Spec struct {
 	// Sampler is auto (the worker's planner), cp or cl.
 	Sampler string `json:"sampler" mapstructure:"sampler"`
 	Steps   int    `json:"steps" mapstructure:"steps"`
-	Chains  int    `json:"chains" mapstructure:"chains"`
-	Seed    uint64 `json:"seed" mapstructure:"seed"`
+	// Clamp is CP's clamp: paper (empty) or negatives (docs/sampler.md).
+	Clamp  string `json:"clamp,omitempty" mapstructure:"clamp"`
+	Chains int    `json:"chains" mapstructure:"chains"`
+	Seed   uint64 `json:"seed" mapstructure:"seed"`
 	// BatchSize is images per task.
 	BatchSize int `json:"batch_size" mapstructure:"batch_size"`
 	// Posterior is "full" (K values per record) or "top-k" (TopK entries).
@@ -138,6 +140,8 @@ func (s *Spec) Validate() error {
 		return bad("output_url", "missing")
 	case s.Sampler != "auto" && s.Sampler != "cp" && s.Sampler != "cl":
 		return bad("sampler", fmt.Sprintf("%q: want auto, cp or cl", s.Sampler))
+	case s.Clamp != "" && s.Clamp != string(sampler.ClampPaper) && s.Clamp != string(sampler.ClampNegatives):
+		return bad("clamp", fmt.Sprintf("%q: want paper or negatives", s.Clamp))
 	case s.Steps < 1 || s.Steps > 1000:
 		return bad("steps", fmt.Sprintf("%d: want 1 to 1000", s.Steps))
 	case s.Chains < 1 || s.Chains > 1<<16:

@@ -16,7 +16,7 @@ func BenchmarkStepRankOne(b *testing.B) {
 			p, q := randDist(rng, k), randDist(rng, k)
 			b.ReportMetric(float64(2*8*k), "state-bytes/image")
 			for b.Loop() {
-				sampler.StepRankOne(p, q, 0.5)
+				sampler.StepRankOne(p, q, 0.5, sampler.ClampPaper)
 			}
 		})
 	}
@@ -29,7 +29,7 @@ func BenchmarkStepDense(b *testing.B) {
 			p, q := randDist(rng, k), randDist(rng, k)
 			b.ReportMetric(float64(8*k*k+2*8*k), "state-bytes/image")
 			for b.Loop() {
-				sampler.StepDense(p, q, 0.5)
+				sampler.StepDense(p, q, 0.5, sampler.ClampPaper)
 			}
 		})
 	}

@@ -13,6 +13,39 @@ type CP struct {
 	Steps int
 	// MicroBatch is the most images per model call. Zero means DefaultMicroBatch.
 	MicroBatch int
+	// Clamp is what happens to p after each update (ClampPaper when empty).
+	Clamp Clamp
+}
+
+// Clamp is how the CP step bounds p before renormalising it.
+type Clamp string
+
+const (
+	// ClampPaper clips p to [0, 1], as the paper's code does. At T ≤ 2 the
+	// first step's h is in the hundreds, several entries pass 1, and the
+	// clip erases their order (docs/sampler.md).
+	ClampPaper Clamp = "paper"
+	// ClampNegatives clips only below 0: renormalising already keeps p a
+	// distribution.
+	ClampNegatives Clamp = "negatives"
+)
+
+// ParseClamp checks a clamp's name ("" is ClampPaper).
+func ParseClamp(s string) (Clamp, error) {
+	switch Clamp(s) {
+	case "", ClampPaper:
+		return ClampPaper, nil
+	case ClampNegatives:
+		return ClampNegatives, nil
+	}
+	return "", fmt.Errorf("clamp %q: want paper or negatives", s)
+}
+
+func (c Clamp) upper() float64 {
+	if c == ClampNegatives {
+		return math.Inf(1)
+	}
+	return 1
 }
 
 func (c CP) steps() int { return orDefault(c.Steps, DefaultSteps) }
@@ -31,7 +64,7 @@ func (c CP) Run(ctx context.Context, s Scorer, images [][]float32) ([]Result, er
 	w := newCPWork(k, min(c.micro(), len(images)))
 	for lo := 0; lo < len(images); lo += c.micro() {
 		hi := min(lo+c.micro(), len(images))
-		if err := w.run(ctx, s, images[lo:hi], c.steps(), res[lo:hi]); err != nil {
+		if err := w.run(ctx, s, images[lo:hi], c, res[lo:hi]); err != nil {
 			return nil, err
 		}
 	}
@@ -52,8 +85,8 @@ func newCPWork(k, n int) *cpWork {
 		q: make([]float64, k)}
 }
 
-func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, steps int, res []Result) error {
-	n, k := len(images), w.k
+func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, res []Result) error {
+	n, k, steps := len(images), w.k, c.steps()
 	post := make([]float64, n*k) // one allocation for the batch's posteriors
 	for b := range n {
 		p := post[b*k : (b+1)*k]
@@ -80,7 +113,7 @@ func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, steps in
 				continue
 			}
 			j := int(w.labels[b])
-			if !normalizedColumn(w.out[b*k:(b+1)*k], j, w.q) || !StepRankOne(res[b].Posterior, w.q, h) {
+			if !normalizedColumn(w.out[b*k:(b+1)*k], j, w.q) || !StepRankOne(res[b].Posterior, w.q, h, c.Clamp) {
 				res[b] = Result{Err: ErrNonFinite, NFE: steps, Agreement: math.NaN()}
 			}
 		}
@@ -121,10 +154,11 @@ func normalizedColumn(l []float32, j int, q []float64) bool {
 }
 
 // StepRankOne applies one CP update in place in O(K):
-// W = Σ p_k/q_k, p_i += (h/K)(q_i·W − p_i/q_i), then clamps p to [0, 1] and
+// W = Σ p_k/q_k, p_i += (h/K)(q_i·W − p_i/q_i), then clamps p (clamp) and
 // renormalises. q must be a distribution with no zero entry. It reports false
 // when p stops being a finite distribution.
-func StepRankOne(p, q []float64, h float64) bool {
+func StepRankOne(p, q []float64, h float64, clamp Clamp) bool {
+	top := clamp.upper()
 	k := float64(len(p))
 	var wsum float64
 	for i := range p {
@@ -133,7 +167,7 @@ func StepRankOne(p, q []float64, h float64) bool {
 	var sum float64
 	for i := range p {
 		v := p[i] + h/k*(q[i]*wsum-p[i]/q[i])
-		v = max(0, min(1, v))
+		v = max(0, min(top, v))
 		p[i] = v
 		sum += v
 	}
@@ -149,7 +183,8 @@ func StepRankOne(p, q []float64, h float64) bool {
 // StepDense is the paper's O(K²) form of the same update, kept as the test
 // oracle: A_ij = (q_i/q_j)·R_ij, each column's sum subtracted from its
 // diagonal entry, p ← (I + hA)p, then the same clamp and renormalisation.
-func StepDense(p, q []float64, h float64) bool {
+func StepDense(p, q []float64, h float64, clamp Clamp) bool {
+	top := clamp.upper()
 	k := len(p)
 	a := make([]float64, k*k)
 	for j := range k {
@@ -171,7 +206,7 @@ func StepDense(p, q []float64, h float64) bool {
 		for j := range k {
 			v += h * a[i*k+j] * p[j]
 		}
-		v = max(0, min(1, v))
+		v = max(0, min(top, v))
 		next[i] = v
 		sum += v
 	}

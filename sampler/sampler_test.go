@@ -2,9 +2,12 @@ package sampler_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"testing"
 
 	"github.com/didicm/didicm/internal/parity"
@@ -125,19 +128,54 @@ func TestCPWithExactScoresRecoversThePosterior(t *testing.T) {
 
 func TestRankOneStepEqualsTheDenseOracle(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, k := range []int{2, 3, 10, 50} {
-		for _, h := range []float64{1e-3, 0.5, 2, 500} {
-			p, q := randDist(rng, k), randDist(rng, k)
-			a, b := append([]float64(nil), p...), append([]float64(nil), p...)
-			okA, okB := sampler.StepRankOne(a, q, h), sampler.StepDense(b, q, h)
-			if !okA || !okB {
-				t.Fatalf("K=%d h=%g: step failed (%v, %v)", k, h, okA, okB)
-			}
-			for i := range a {
-				if math.Abs(a[i]-b[i]) > 1e-9*math.Max(1e-3, math.Abs(b[i])) {
-					t.Fatalf("K=%d h=%g: entry %d rank-one %v, dense %v", k, h, i, a[i], b[i])
+	for _, clamp := range []sampler.Clamp{sampler.ClampPaper, sampler.ClampNegatives} {
+		for _, k := range []int{2, 3, 10, 50} {
+			for _, h := range []float64{1e-3, 0.5, 2, 500} {
+				p, q := randDist(rng, k), randDist(rng, k)
+				a, b := append([]float64(nil), p...), append([]float64(nil), p...)
+				okA, okB := sampler.StepRankOne(a, q, h, clamp), sampler.StepDense(b, q, h, clamp)
+				if !okA || !okB {
+					t.Fatalf("K=%d h=%g: step failed (%v, %v)", k, h, okA, okB)
+				}
+				for i := range a {
+					if math.Abs(a[i]-b[i]) > 1e-9*math.Max(1e-3, math.Abs(b[i])) {
+						t.Fatalf("%s K=%d h=%g: entry %d rank-one %v, dense %v", clamp, k, h, i, a[i], b[i])
+					}
 				}
 			}
+		}
+	}
+}
+
+func TestCPClampsMatchThePythonReference(t *testing.T) {
+	var cases []struct {
+		K         int
+		H         float64
+		P, Q      []float64
+		Paper     []float64 `json:"paper"`
+		Negatives []float64 `json:"negatives"`
+	}
+	data, err := os.ReadFile("../testdata/clamp-parity.json") // training/scripts/clamp-parity.py
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		for clamp, want := range map[sampler.Clamp][]float64{sampler.ClampPaper: c.Paper, sampler.ClampNegatives: c.Negatives} {
+			p := append([]float64(nil), c.P...)
+			if !sampler.StepRankOne(p, c.Q, c.H, clamp) {
+				t.Fatalf("%s K=%d h=%g: step failed", clamp, c.K, c.H)
+			}
+			for i := range p {
+				if math.Abs(p[i]-want[i]) > 1e-9 {
+					t.Fatalf("%s K=%d h=%g: entry %d Go %v, Python %v", clamp, c.K, c.H, i, p[i], want[i])
+				}
+			}
+		}
+		if c.H > 100 && slices.Equal(c.Paper, c.Negatives) {
+			t.Fatalf("K=%d h=%g: the two clamps agree where the upper clip must bite", c.K, c.H)
 		}
 	}
 }

@@ -87,6 +87,7 @@ type SamplerConfig struct {
 	Name         string `mapstructure:"name"`  // auto, cp or cl
 	Steps        int    `mapstructure:"steps"` // 0: the model's recommendation
 	ForceSteps   bool   `mapstructure:"force_steps"`
+	Clamp        string `mapstructure:"clamp"` // CP: paper or negatives
 	Chains       int    `mapstructure:"chains"`
 	MicroBatch   int    `mapstructure:"micro_batch"`
 	Seed         uint64 `mapstructure:"seed"`
@@ -120,6 +121,7 @@ var defaults = map[string]any{
 	"sampler.name":                   "auto",
 	"sampler.steps":                  0,
 	"sampler.force_steps":            false,
+	"sampler.clamp":                  string(sampler.ClampPaper),
 	"sampler.chains":                 sampler.DefaultChains,
 	"sampler.micro_batch":            0,
 	"sampler.seed":                   uint64(0),
@@ -230,6 +232,7 @@ func (c *Config) validate() error {
 		oneOf("onnxruntime.graph_optimization", c.ONNXRuntime.GraphOptimization, "disable", "basic", "extended", "all"),
 		oneOf("onnxruntime.spin", c.ONNXRuntime.Spin, "on", "off"),
 		oneOf("sampler.name", c.Sampler.Name, "auto", "cp", "cl"),
+		oneOf("sampler.clamp", c.Sampler.Clamp, string(sampler.ClampPaper), string(sampler.ClampNegatives)),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "text", "json"),
 		positive("sampler.steps", c.Sampler.Steps, 0, 1000),

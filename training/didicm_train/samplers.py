@@ -45,14 +45,21 @@ def cp_step_rank1(p, q, h):
     return p + (h / k) * (q * w - p / q)
 
 
-def _clamp(p):
-    p = p.clamp(0, 1)
+CLAMPS = ("paper", "negatives")
+
+
+def _clamp(p, clamp="paper"):
+    """Clamps p and renormalises: "paper" clips to [0, 1] as the paper's code
+    does; "negatives" clips only below 0 (renormalising keeps p a
+    distribution, and the upper clip loses the ranking when h is large)."""
+    p = p.clamp(0, 1) if clamp == "paper" else p.clamp_min(0)
     return p / p.sum(dim=1, keepdim=True)
 
 
-def cp(scorer, images, k, steps, dense=False, trace=None):
+def cp(scorer, images, k, steps, dense=False, trace=None, clamp="paper"):
     """DiDiCM-CP posterior [B, K]. trace, when a list, receives one dict per
-    step with the labels, sigma and log-scores of that step's model call."""
+    step with the labels, sigma and log-scores of that step's model call;
+    clamp is "paper" or "negatives" (see _clamp)."""
     b = images.shape[0]
     p = torch.full((b, k), 1.0 / k, dtype=torch.float64)
     ts, dt = times(steps)
@@ -63,7 +70,7 @@ def cp(scorer, images, k, steps, dense=False, trace=None):
         if trace is not None:
             trace.append({"label": j.tolist(), "sigma": float(torch.tensor(sig, dtype=torch.float32)),
                           "log_score": l.tolist()})
-        p = _clamp(cp_step_dense(p, q, h) if dense else cp_step_rank1(p, q, h))
+        p = _clamp(cp_step_dense(p, q, h) if dense else cp_step_rank1(p, q, h), clamp)
     return p
 
 
