@@ -24,7 +24,8 @@ def _save(path, model, cfg, classes, shape, summary):
 def _load(path):
     ck = torch.load(path, map_location="cpu")
     cfg = ck["cfg"]
-    model = build(cfg["kind"], cfg["layout"], ck["shape"][0], len(ck["classes"]))
+    # Checkpoints from before gn_min_channels was recorded used one channel per group.
+    model = build(cfg["kind"], cfg["layout"], ck["shape"][0], len(ck["classes"]), cfg.get("gn_min_channels", 1))
     model.load_state_dict(ck["state"])
     return model.eval(), ck
 
@@ -33,7 +34,7 @@ def cmd_train(a):
     mean, std = (a.mean or [D.MNIST_MEAN]), (a.std or [D.MNIST_STD])
     cfg = {"kind": a.kind, "layout": a.layout, "data": a.data, "resolution": a.resolution, "fraction": a.fraction,
            "steps": a.steps, "batch": a.batch, "lr": a.lr, "seed": a.seed, "shift": a.shift, "mean": mean, "std": std,
-           "weight_decay": a.weight_decay, "intensity": a.intensity}
+           "weight_decay": a.weight_decay, "intensity": a.intensity, "gn_min_channels": a.gn_min_channels}
     model, classes, shape, summary = train(cfg)
     _save(a.out, model, cfg, classes, shape, summary)
     print(json.dumps(summary))
@@ -60,7 +61,7 @@ def cmd_evaluate(a):
         x, y = _test_set(ck, a.limit)
         k = len(ck["classes"])
         for t in a.cp_steps:
-            rows.append(E.run("cp", model, x, y, k, steps=t, batch=a.batch))
+            rows.append(E.run("cp", model, x, y, k, steps=t, batch=a.batch, clamp=a.clamp))
         rows.append(E.run("cl", model, x, y, k, steps=a.cl_steps, chains=a.cl_chains, batch=a.batch, seed=a.seed))
     md = E.table(rows)
     print(md)
@@ -135,6 +136,8 @@ def main(argv=None):
     t.add_argument("--mean", type=float, nargs="*")
     t.add_argument("--std", type=float, nargs="*")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--gn-min-channels", type=int, default=2,
+                   help="DiDiRN: least channels per GroupNorm group (1 erases the conditioning; see model.py)")
     t.add_argument("--intensity", type=dicom.parse_intensity, default=json.dumps(dicom.DEFAULT_INTENSITY),
                    help='DICOM intensity transform, JSON: {"kind": "minmax"}, {"kind": "file_window"} or '
                         '{"kind": "window", "center": C, "width": W}')
@@ -145,6 +148,7 @@ def main(argv=None):
     e.add_argument("--classifier")
     e.add_argument("--limit", type=int, default=0, help="class-balanced test subset size (0: all)")
     e.add_argument("--cp-steps", type=int, nargs="*", default=[1, 2, 4, 8])
+    e.add_argument("--clamp", choices=["paper", "negatives"], default="paper", help="CP's clamp (docs/sampler.md)")
     e.add_argument("--cl-steps", type=int, default=2)
     e.add_argument("--cl-chains", type=int, default=16)
     e.add_argument("--batch", type=int, default=500)

@@ -24,19 +24,25 @@ EMB_DIM = 256  # sinusoidal embedding of sigma
 COND_DIM = 128  # conditioning vector C
 
 
-def _groups(channels):
-    # 32 groups as in the reference; narrow layers use one channel per group.
-    return 32 if channels % 32 == 0 else channels
+def _groups(channels, min_per_group):
+    """Up to 32 GroupNorm groups, as in the reference, with at least
+    min_per_group channels each: with one channel per group GroupNorm
+    subtracts each channel's own mean, which erases the per-channel shift
+    that carries the label and sigma (models trained before this used 1)."""
+    for g in range(min(32, channels // min_per_group), 0, -1):
+        if channels % g == 0:
+            return g
+    return 1
 
 
 class _Cond(nn.Module):
     """Adds the conditioning vector to a residual branch: +Linear(SiLU(emb)),
     then GroupNorm + SiLU."""
 
-    def __init__(self, channels):
+    def __init__(self, channels, min_per_group):
         super().__init__()
         self.proj = nn.Linear(COND_DIM, channels)
-        self.norm = nn.GroupNorm(_groups(channels), channels)
+        self.norm = nn.GroupNorm(_groups(channels, min_per_group), channels)
 
     def forward(self, x, emb):
         x = x + self.proj(F.silu(emb))[:, :, None, None]
@@ -53,7 +59,7 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = nn.Conv2d(width, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.cond = _Cond(cout) if cond else None
+        self.cond = _Cond(cout, cond) if cond else None
         self.skip = _skip(cin, cout, stride)
 
     def forward(self, x, emb=None):
@@ -76,7 +82,7 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, cout, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(cout)
-        self.cond = _Cond(cout) if cond else None
+        self.cond = _Cond(cout, cond) if cond else None
         self.skip = _skip(cin, cout, stride)
 
     def forward(self, x, emb=None):
@@ -95,6 +101,8 @@ def _skip(cin, cout, stride):
 
 
 class _Backbone(nn.Module):
+    """cond is 0 (no conditioning) or the least channels per GroupNorm group."""
+
     def __init__(self, layout, in_channels, num_classes, cond):
         super().__init__()
         if layout not in LAYOUTS:
@@ -129,8 +137,8 @@ class DiDiRN(_Backbone):
     """Score model s_theta(y, c, sigma) -> log concrete scores [B, K], with the
     entry at the conditioning label forced to 0."""
 
-    def __init__(self, layout="small", in_channels=1, num_classes=10):
-        super().__init__(layout, in_channels, num_classes, cond=True)
+    def __init__(self, layout="small", in_channels=1, num_classes=10, gn_min_channels=2):
+        super().__init__(layout, in_channels, num_classes, cond=gn_min_channels)
         self.sigma_mlp = nn.Sequential(nn.Linear(EMB_DIM, COND_DIM), nn.SiLU(), nn.Linear(COND_DIM, COND_DIM))
         self.label_emb = nn.Embedding(num_classes, COND_DIM)
 
@@ -146,16 +154,17 @@ class Classifier(_Backbone):
     """The cross-entropy baseline: the same backbone without conditioning."""
 
     def __init__(self, layout="small", in_channels=1, num_classes=10):
-        super().__init__(layout, in_channels, num_classes, cond=False)
+        super().__init__(layout, in_channels, num_classes, cond=0)
 
     def forward(self, image):
         return self.head(self.features(image))
 
 
-def build(kind, layout, in_channels, num_classes):
-    """kind is "score" (DiDiRN) or "classifier" (CE baseline)."""
+def build(kind, layout, in_channels, num_classes, gn_min_channels=2):
+    """kind is "score" (DiDiRN) or "classifier" (CE baseline);
+    gn_min_channels is DiDiRN's least channels per GroupNorm group."""
     if kind == "score":
-        return DiDiRN(layout, in_channels, num_classes)
+        return DiDiRN(layout, in_channels, num_classes, gn_min_channels)
     if kind == "classifier":
         return Classifier(layout, in_channels, num_classes)
     raise ValueError(f"unknown model kind {kind!r}; want score or classifier")

@@ -52,7 +52,7 @@ def train(cfg, log=print):
     ds = ds.subset(idx)
     channels, size = ds.images.shape[1], ds.images.shape[2]
     dev = device()
-    model = build(cfg["kind"], cfg["layout"], channels, len(ds.classes)).to(dev)
+    model = build(cfg["kind"], cfg["layout"], channels, len(ds.classes), cfg.get("gn_min_channels", 2)).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.05))
     warm = max(1, cfg["steps"] // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(

@@ -103,3 +103,16 @@ def test_random_exports_full_size_metadata_and_the_same_weights(tmp_path):
     want = build("score", "small", 3, 6).state_dict()
     got = torch.load(state)
     assert sorted(got) == sorted(want) and all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_one_channel_per_group_erases_the_conditioning_and_two_keep_it():
+    from didicm_train.model import _Cond, _groups
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 5, 5)
+    emb_a, emb_b = torch.randn(1, 128).expand(2, -1), torch.randn(1, 128).expand(2, -1)
+    one, two = _Cond(16, 1), _Cond(16, 2)
+    two.load_state_dict(one.state_dict())
+    assert torch.allclose(one(x, emb_a), one(x, emb_b), atol=1e-6)  # the label and sigma are gone
+    assert not torch.allclose(two(x, emb_a), two(x, emb_b), atol=1e-3)
+    assert [_groups(c, 2) for c in (16, 32, 64, 128)] == [8, 16, 32, 32]
+    assert [_groups(c, 1) for c in (16, 32, 64)] == [16, 32, 32]
