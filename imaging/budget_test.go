@@ -99,3 +99,25 @@ func TestDecodeErrorsNameTheFormatOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestAJPEGWithThousandsOfScansIsRefusedQuickly(t *testing.T) {
+	b := read(t, "rotated.jpg")
+	sos := bytes.Index(b, []byte{0xFF, 0xDA})
+	end := len(b) - 2 // before EOI
+	scan := b[sos:end]
+	bomb := append([]byte{}, b[:sos]...)
+	for range 2000 {
+		bomb = append(bomb, scan...)
+	}
+	bomb = append(bomb, 0xFF, 0xD9)
+	if n := jpegScans(bomb); n != 2000 {
+		t.Fatalf("counted %d scans, made 2000", n)
+	}
+	if n := jpegScans(b); n != 1 {
+		t.Fatalf("counted %d scans in a baseline JPEG", n)
+	}
+	_, _, err := Decode(bomb, Limits{})
+	if err == nil || !strings.Contains(err.Error(), "scans") {
+		t.Fatalf("%v: want a refusal naming the scans", err)
+	}
+}

@@ -178,6 +178,10 @@ func decode(b []byte, lim Limits, in Input) (image.Image, string, func(), error)
 			img = orientImage(img, o)
 		}
 	case format == "jpeg":
+		if n := jpegScans(b); n > maxJPEGScans {
+			release()
+			return nil, format, noop, fail(ErrCorrupt, "corrupt", "jpeg: %d scans, limit %d", n, maxJPEGScans)
+		}
 		img, err = orient.Decode(bytes.NewReader(b), orient.AutoOrientation(true))
 	default:
 		img, _, err = image.Decode(newPeekReader(b))

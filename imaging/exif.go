@@ -91,3 +91,31 @@ func orientImage(img image.Image, o int) image.Image {
 	}
 	return img
 }
+
+// maxJPEGScans bounds a progressive JPEG's scans for image/jpeg, which has
+// no limit of its own: each scan revisits every coefficient, so a small
+// file of thousands of scans takes seconds per image. libjpeg-turbo's
+// TJFLAG_LIMITSCANS uses the same number.
+const maxJPEGScans = 500
+
+// jpegScans counts the start-of-scan markers of a JPEG in one pass over its
+// bytes (entropy-coded data holds no unstuffed 0xFF but RSTn).
+func jpegScans(b []byte) int {
+	n := 0
+	for i := 2; i+1 < len(b); i++ {
+		if b[i] != 0xFF {
+			continue
+		}
+		switch m := b[i+1]; {
+		case m == 0xDA:
+			n++
+		case m == 0x00 || m == 0xFF || m >= 0xD0 && m <= 0xD7:
+			// stuffed byte, fill, restart marker: no segment
+		case i+3 < len(b) && m != 0xD8 && m != 0xD9 && m != 0x01:
+			i += 1 + int(binary.BigEndian.Uint16(b[i+2:])) // a marker segment: skip it
+			continue
+		}
+		i++
+	}
+	return n
+}
