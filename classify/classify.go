@@ -34,6 +34,9 @@ type Options struct {
 	Steps int
 	// Clamp is CP's clamp after each step (empty: sampler.ClampPaper).
 	Clamp sampler.Clamp
+	// Settle stops CP for an image whose posterior moved by no more than
+	// this in a step (adaptive steps; 0: all Steps).
+	Settle float64
 	// Chains is CL's N. Zero means sampler.DefaultChains.
 	Chains int
 	// MicroBatch is images (CP, softmax) or chain rows (CL) per model call. Zero means the sampler's default.
@@ -193,7 +196,7 @@ func (e *Engine) run(ctx context.Context, inputs [][]float32) ([]sampler.Result,
 	}
 	switch e.opts.Sampler {
 	case "cp":
-		return sampler.CP{Steps: e.opts.Steps, MicroBatch: e.opts.MicroBatch, Clamp: e.opts.Clamp}.Run(ctx, e.model, inputs)
+		return sampler.CP{Steps: e.opts.Steps, MicroBatch: e.opts.MicroBatch, Clamp: e.opts.Clamp, Settle: e.opts.Settle}.Run(ctx, e.model, inputs)
 	case "cl":
 		rng := rand.New(rand.NewPCG(e.opts.Seed, 0x5eed))
 		return sampler.CL{Steps: e.opts.Steps, Chains: e.opts.Chains, MicroBatch: e.opts.MicroBatch, Rand: rng}.

@@ -50,9 +50,12 @@ type Spec struct {
 	Sampler string `json:"sampler" mapstructure:"sampler"`
 	Steps   int    `json:"steps" mapstructure:"steps"`
 	// Clamp is CP's clamp: paper (empty) or negatives (docs/sampler.md).
-	Clamp  string `json:"clamp,omitempty" mapstructure:"clamp"`
-	Chains int    `json:"chains" mapstructure:"chains"`
-	Seed   uint64 `json:"seed" mapstructure:"seed"`
+	Clamp string `json:"clamp,omitempty" mapstructure:"clamp"`
+	// Settle stops CP for an image once a step moves its posterior by no
+	// more than this (adaptive steps); 0 runs all steps.
+	Settle float64 `json:"settle,omitempty" mapstructure:"settle"`
+	Chains int     `json:"chains" mapstructure:"chains"`
+	Seed   uint64  `json:"seed" mapstructure:"seed"`
 	// BatchSize is images per task.
 	BatchSize int `json:"batch_size" mapstructure:"batch_size"`
 	// Posterior is "full" (K values per record) or "top-k" (TopK entries).
@@ -142,6 +145,8 @@ func (s *Spec) Validate() error {
 		return bad("sampler", fmt.Sprintf("%q: want auto, cp or cl", s.Sampler))
 	case s.Clamp != "" && s.Clamp != string(sampler.ClampPaper) && s.Clamp != string(sampler.ClampNegatives):
 		return bad("clamp", fmt.Sprintf("%q: want paper or negatives", s.Clamp))
+	case s.Settle < 0 || s.Settle >= 1:
+		return bad("settle", fmt.Sprintf("%g: want 0 (off) or a change below 1", s.Settle))
 	case s.Steps < 1 || s.Steps > 1000:
 		return bad("steps", fmt.Sprintf("%d: want 1 to 1000", s.Steps))
 	case s.Chains < 1 || s.Chains > 1<<16:

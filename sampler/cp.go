@@ -15,6 +15,11 @@ type CP struct {
 	MicroBatch int
 	// Clamp is what happens to p after each update (ClampPaper when empty).
 	Clamp Clamp
+	// Settle, when positive, stops an image's reverse process once a step
+	// moves no entry of its posterior by more than Settle (adaptive steps):
+	// that image makes no more model calls, and its NFE says how many it
+	// made. Zero runs all Steps.
+	Settle float64
 }
 
 // Clamp is how the CP step bounds p before renormalising it.
@@ -88,35 +93,60 @@ func newCPWork(k, n int) *cpWork {
 func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, res []Result) error {
 	n, k, steps := len(images), w.k, c.steps()
 	post := make([]float64, n*k) // one allocation for the batch's posteriors
+	active := make([]int, n)     // images still running, in order
 	for b := range n {
 		p := post[b*k : (b+1)*k]
 		for i := range p {
 			p[i] = 1 / float64(k)
 		}
-		res[b] = Result{Posterior: p, NFE: steps, Agreement: math.NaN()}
+		res[b] = Result{Posterior: p, Agreement: math.NaN()}
+		active[b] = b
 	}
+	var before []float64
+	if c.Settle > 0 {
+		before = make([]float64, k)
+	}
+	batch := images
 	ts, dt := Times(steps)
 	for _, t := range ts {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sig, h := Sigma(t), dt*SigmaRate(t)
-		for b := range n {
-			w.labels[b] = int64(argmin(res[b].Posterior))
-			w.sigmas[b] = float32(sig)
+		if len(active) == 0 {
+			break
 		}
-		if err := s.LogScores(ctx, images, w.labels[:n], w.sigmas[:n], w.out[:n*k]); err != nil {
+		sig, h := Sigma(t), dt*SigmaRate(t)
+		if len(active) < n { // adaptive steps: only the images still running
+			batch = batch[:0:0]
+			for _, b := range active {
+				batch = append(batch, images[b])
+			}
+		}
+		m := len(active)
+		for a, b := range active {
+			w.labels[a] = int64(argmin(res[b].Posterior))
+			w.sigmas[a] = float32(sig)
+		}
+		if err := s.LogScores(ctx, batch, w.labels[:m], w.sigmas[:m], w.out[:m*k]); err != nil {
 			return fmt.Errorf("cp: score: %w", err)
 		}
-		for b := range n {
-			if res[b].Err != nil {
+		next := active[:0]
+		for a, b := range active {
+			res[b].NFE++
+			j := int(w.labels[a])
+			p := res[b].Posterior
+			if before != nil {
+				copy(before, p)
+			}
+			if !normalizedColumn(w.out[a*k:(a+1)*k], j, w.q) || !StepRankOne(p, w.q, h, c.Clamp) {
+				res[b] = Result{Err: ErrNonFinite, NFE: res[b].NFE, Agreement: math.NaN()}
 				continue
 			}
-			j := int(w.labels[b])
-			if !normalizedColumn(w.out[b*k:(b+1)*k], j, w.q) || !StepRankOne(res[b].Posterior, w.q, h, c.Clamp) {
-				res[b] = Result{Err: ErrNonFinite, NFE: steps, Agreement: math.NaN()}
+			if before == nil || maxChange(before, p) > c.Settle {
+				next = append(next, b)
 			}
 		}
+		active = next
 	}
 	for b := range res {
 		if res[b].Err == nil {
@@ -124,6 +154,15 @@ func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, re
 		}
 	}
 	return nil
+}
+
+// maxChange is the largest |a_i − b_i|.
+func maxChange(a, b []float64) float64 {
+	var m float64
+	for i := range a {
+		m = max(m, math.Abs(a[i]-b[i]))
+	}
+	return m
 }
 
 // normalizedColumn turns log-scores l (conditioned on label j) into

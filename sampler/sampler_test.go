@@ -356,3 +356,43 @@ func TestAnExactTieAtTheTopIsMaximallyUncertain(t *testing.T) {
 		t.Fatalf("no tie: entropy_norm %v class %d", clear.EntropyNorm, clear.Class)
 	}
 }
+
+// rowCounter counts the rows the sampler asks the model for.
+type rowCounter struct {
+	exact
+	rows int
+}
+
+func (r *rowCounter) LogScores(ctx context.Context, images [][]float32, labels []int64, sigmas []float32, out []float32) error {
+	r.rows += len(images)
+	return r.exact.LogScores(ctx, images, labels, sigmas, out)
+}
+
+func TestAdaptiveStepsStopSettledImagesAndSaveCalls(t *testing.T) {
+	full, err := sampler.CP{Steps: 64}.Run(context.Background(), exact{posteriors}, imagesFor(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &rowCounter{exact: exact{posteriors}}
+	res, err := sampler.CP{Steps: 64, Settle: 1e-3}.Run(context.Background(), sc, imagesFor(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for b, r := range res {
+		calls += r.NFE
+		if d := maxAbsDiff(r.Posterior, full[b].Posterior); d > 0.02 {
+			t.Errorf("image %d: settled at %v, the full run gives %v", b, r.Posterior, full[b].Posterior)
+		}
+		if r.Class != full[b].Class {
+			t.Errorf("image %d: class %d, the full run %d", b, r.Class, full[b].Class)
+		}
+	}
+	if res[1].NFE != 1 { // the uniform posterior never moves
+		t.Errorf("the uniform image made %d calls, want 1", res[1].NFE)
+	}
+	if calls != sc.rows || calls >= 3*64 {
+		t.Fatalf("%d calls recorded, %d rows asked, of %d without settling", calls, sc.rows, 3*64)
+	}
+	t.Logf("model rows: %d with settle 1e-3, %d without", calls, 3*64)
+}

@@ -289,7 +289,7 @@ func (p *Processor) engine(spec jobs.Spec, images int) (*classify.Engine, *plan.
 	lim := p.Limits
 	lim.MaxBytes = spec.MaxBytes
 	opts := classify.Options{Sampler: spec.Sampler, Steps: spec.Steps, Chains: spec.Chains, Seed: spec.Seed,
-		Clamp: sampler.Clamp(spec.Clamp), DecodeWorkers: p.DecodeWorkers, Limits: lim}
+		Clamp: sampler.Clamp(spec.Clamp), Settle: spec.Settle, DecodeWorkers: p.DecodeWorkers, Limits: lim}
 	if spec.Posterior == "top-k" {
 		opts.TopK = spec.TopK
 	}

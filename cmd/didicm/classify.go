@@ -70,6 +70,7 @@ func addSamplerFlags(f *pflag.FlagSet) {
 	configFlag(f, "sampler.steps", "steps", fmt.Sprintf("diffusion steps T (0: the model's recommendation, else %d)", sampler.DefaultSteps))
 	configFlag(f, "sampler.force_steps", "force-steps", "run below the model's minimum T")
 	configFlag(f, "sampler.clamp", "clamp", "CP's clamp after each step: paper (clip to [0,1], the paper's code) or negatives")
+	configFlag(f, "sampler.settle", "settle", "CP adaptive steps: stop an image once a step moves its posterior by at most this (0: off)")
 	configFlag(f, "sampler.chains", "chains", "CL chains N")
 	configFlag(f, "sampler.seed", "seed", "CL random seed")
 	configFlag(f, "sampler.micro_batch", "micro-batch", "images (CP) or chain rows (CL) per model call (0: planner)")
@@ -89,7 +90,7 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 		_ = m.Close() // the error that brought us here is the one to report
 		return nil, nil, err
 	}
-	opts := classify.Options{Sampler: sc.Name, Steps: steps, Clamp: sampler.Clamp(sc.Clamp), Chains: sc.Chains, MicroBatch: sc.MicroBatch,
+	opts := classify.Options{Sampler: sc.Name, Steps: steps, Clamp: sampler.Clamp(sc.Clamp), Settle: sc.Settle, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
 		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits()}
 	if m.Metadata().Kind == modelmeta.Score {
 		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: steps, Chains: sc.Chains,

@@ -84,14 +84,15 @@ type RuntimeConfig struct {
 
 // SamplerConfig chooses the reverse process.
 type SamplerConfig struct {
-	Name         string `mapstructure:"name"`  // auto, cp or cl
-	Steps        int    `mapstructure:"steps"` // 0: the model's recommendation
-	ForceSteps   bool   `mapstructure:"force_steps"`
-	Clamp        string `mapstructure:"clamp"` // CP: paper or negatives
-	Chains       int    `mapstructure:"chains"`
-	MicroBatch   int    `mapstructure:"micro_batch"`
-	Seed         uint64 `mapstructure:"seed"`
-	MemoryBudget string `mapstructure:"memory_budget"` // e.g. "2GiB"
+	Name         string  `mapstructure:"name"`  // auto, cp or cl
+	Steps        int     `mapstructure:"steps"` // 0: the model's recommendation
+	ForceSteps   bool    `mapstructure:"force_steps"`
+	Clamp        string  `mapstructure:"clamp"`  // CP: paper or negatives
+	Settle       float64 `mapstructure:"settle"` // CP: adaptive steps, 0 off
+	Chains       int     `mapstructure:"chains"`
+	MicroBatch   int     `mapstructure:"micro_batch"`
+	Seed         uint64  `mapstructure:"seed"`
+	MemoryBudget string  `mapstructure:"memory_budget"` // e.g. "2GiB"
 }
 
 // LimitsConfig bounds decoding.
@@ -122,6 +123,7 @@ var defaults = map[string]any{
 	"sampler.steps":                  0,
 	"sampler.force_steps":            false,
 	"sampler.clamp":                  string(sampler.ClampPaper),
+	"sampler.settle":                 0.0,
 	"sampler.chains":                 sampler.DefaultChains,
 	"sampler.micro_batch":            0,
 	"sampler.seed":                   uint64(0),
@@ -233,6 +235,7 @@ func (c *Config) validate() error {
 		oneOf("onnxruntime.spin", c.ONNXRuntime.Spin, "on", "off"),
 		oneOf("sampler.name", c.Sampler.Name, "auto", "cp", "cl"),
 		oneOf("sampler.clamp", c.Sampler.Clamp, string(sampler.ClampPaper), string(sampler.ClampNegatives)),
+		floatIn("sampler.settle", c.Sampler.Settle, 0, 0.999),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "text", "json"),
 		positive("sampler.steps", c.Sampler.Steps, 0, 1000),

@@ -323,3 +323,19 @@ func TestDICOMRecordsCarryUIDsAndNoPatientData(t *testing.T) {
 		t.Fatal("the patient name left the header")
 	}
 }
+
+func TestAdaptiveStepsAreASettingOfTheSampler(t *testing.T) {
+	dir, _ := archive(t)
+	out, errs, code := run(t, "classify", "--model", shippedModel, "--format", "jsonl", "--settle", "0.9", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, r := range records(t, out) {
+		if r.Error == "" && (r.NFE < 1 || r.NFE >= 8) {
+			t.Fatalf("%s: %d calls with settle 0.9 at T=8", r.Key, r.NFE)
+		}
+	}
+	if _, errs, code := run(t, "classify", "--model", shippedModel, "--settle", "1.5", dir); code != 2 || !strings.Contains(errs, "sampler.settle") {
+		t.Fatalf("settle 1.5: exit %d, %q", code, errs)
+	}
+}
