@@ -15,6 +15,7 @@ command -v zstd >/dev/null || pkgs+=(zstd)
 [ -e /usr/include/turbojpeg.h ] || pkgs+=(libturbojpeg0-dev) # imaging/jpegturbo (cgo)
 [ -e /usr/include/charls/charls.h ] || pkgs+=(libcharls-dev)  # imaging/dicom/jpegls (cgo)
 ls /usr/include/openjpeg-2.*/openjpeg.h >/dev/null 2>&1 || pkgs+=(libopenjp2-7-dev) # imaging/dicom/jpeg2000 (cgo)
+[ -e /usr/include/gdcm-3.0/gdcmjpeg/12/jpeglib.h ] || pkgs+=(libgdcm-dev) # imaging/dicom/jpeg12 (cgo)
 # DICOM test corpus: encoders and independent decoders (dcmtk, GDCM, pydicom).
 command -v dcmcjpeg >/dev/null || pkgs+=(dcmtk)
 command -v gdcmconv >/dev/null || pkgs+=(libgdcm-tools)

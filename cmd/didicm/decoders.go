@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/imaging/dicom"
+	"github.com/didicm/didicm/imaging/dicom/jpeg12"
 	"github.com/didicm/didicm/imaging/dicom/jpeg2000"
 	"github.com/didicm/didicm/imaging/dicom/jpegls"
 	"github.com/didicm/didicm/imaging/jpegturbo"
@@ -10,7 +11,8 @@ import (
 
 // The cgo codecs, installed where the build has them (cgo; JPEG also
 // without -tags noturbo): JPEG files through libjpeg-turbo at the model's
-// scale, DICOM JPEG-LS through CharLS and JPEG 2000 through OpenJPEG.
+// scale, DICOM JPEG-LS through CharLS, JPEG 2000 through OpenJPEG and
+// 12-bit JPEG Extended through GDCM's IJG libjpeg builds.
 // Without them JPEG falls back to image/jpeg and those DICOM syntaxes are
 // error records (unsupported_transfer_syntax).
 func init() {
@@ -20,6 +22,11 @@ func init() {
 	if jpegls.Available {
 		for _, uid := range jpegls.TransferSyntaxes {
 			dicom.RegisterDecoder(uid, jpegls.Decode)
+		}
+	}
+	if jpeg12.Available {
+		for _, uid := range jpeg12.TransferSyntaxes {
+			dicom.RegisterDecoder(uid, jpeg12.Decode)
 		}
 	}
 	if jpeg2000.Available {

@@ -1,0 +1,87 @@
+package calibrate
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// synthetic draws n images of k classes whose posteriors are calibrated by
+// construction: the label is drawn from the posterior itself; sharp makes
+// posteriors peakier. overconfident raises them to a power (T < 1 needed).
+func synthetic(n, k int, sharp, power float64, seed uint64) ([][]float64, []int) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	post := make([][]float64, n)
+	labels := make([]int, n)
+	for i := range post {
+		p := make([]float64, k)
+		var s float64
+		for j := range p {
+			p[j] = math.Exp(sharp * rng.NormFloat64())
+			s += p[j]
+		}
+		u, cum := rng.Float64()*s, 0.0
+		labels[i] = k - 1
+		for j := range p {
+			p[j] /= s
+			cum += p[j] * s
+			if u < cum && labels[i] == k-1 {
+				labels[i] = j
+				u = math.Inf(1)
+			}
+		}
+		post[i] = temper(p, 1/power) // p^power renormalised
+	}
+	return post, labels
+}
+
+func TestSetsCoverAtTheirLevelForEachMethod(t *testing.T) {
+	post, labels := synthetic(8000, 10, 1.5, 1, 3)
+	for _, method := range []string{LAC, APS, RAPS} {
+		for _, alpha := range []float64{0.1, 0.05} {
+			c, err := Fit(post, labels, Options{Method: method, Alpha: alpha, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.HeldOut.Coverage; math.Abs(got-(1-alpha)) > 0.015 {
+				t.Errorf("%s α=%g: held-out coverage %.4f, want %.3f ± 0.015", method, alpha, got, 1-alpha)
+			}
+			if c.HeldOut.MeanSetSize < 1 || c.HeldOut.MeanSetSize > 10 {
+				t.Errorf("%s: mean set size %g", method, c.HeldOut.MeanSetSize)
+			}
+		}
+	}
+}
+
+func TestTemperatureScalingUndoesOverconfidence(t *testing.T) {
+	post, labels := synthetic(6000, 10, 1.5, 2.5, 5) // p^2.5: overconfident
+	c, err := Fit(post, labels, Options{Method: LAC, Alpha: 0.1, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(c.Temperature-2.5) > 0.25 || c.NLLAfter >= c.NLLBefore {
+		t.Fatalf("temperature %.3f (want about 2.5), NLL %.4f → %.4f", c.Temperature, c.NLLBefore, c.NLLAfter)
+	}
+	calibrated, labels2 := synthetic(6000, 10, 1.5, 1, 5)
+	c2, _ := Fit(calibrated, labels2, Options{Method: LAC, Alpha: 0.1, Seed: 2})
+	if math.Abs(c2.Temperature-1) > 0.1 {
+		t.Fatalf("a calibrated model got temperature %.3f", c2.Temperature)
+	}
+}
+
+func TestSetsAreRankedNeverEmptyAndQuantileIsConservative(t *testing.T) {
+	c := &Calibration{FormatVersion: FormatVersion, Method: APS, Temperature: 1, Threshold: 0.8}
+	if set := c.Set([]float64{0.1, 0.6, 0.3}); len(set) != 1 || set[0] != 1 {
+		t.Fatalf("APS set %v: want [1] (0.6 ≤ 0.8, then 0.9 > 0.8)", set)
+	}
+	c.Threshold = 0.5
+	if set := c.Set([]float64{0.1, 0.6, 0.3}); len(set) != 1 || set[0] != 1 {
+		t.Fatalf("empty set not replaced by the top class: %v", set)
+	}
+	if q := quantile([]float64{0.1, 0.2, 0.3, 0.4}, 0.1); !math.IsInf(q, 1) {
+		t.Fatalf("⌈5·0.9⌉ = 5 > 4 scores: q̂ %v, want +Inf", q)
+	}
+	if q := quantile([]float64{0.4, 0.1, 0.3, 0.2}, 0.5); q != 0.3 {
+		t.Fatalf("⌈5·0.5⌉ = 3rd smallest: %v, want 0.3", q)
+	}
+}
