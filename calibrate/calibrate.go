@@ -10,6 +10,7 @@ package calibrate
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -22,8 +23,11 @@ const FormatVersion = "1"
 const (
 	// LAC: 1 − p(y); sets of the classes above a probability cut. Smallest sets on average.
 	LAC = "lac"
-	// APS: the probability mass of the classes ranked up to and including y;
-	// sets adapt to how unsure each image is.
+	// APS: the probability mass of the classes ranked above y plus a
+	// uniform share u of p(y) (randomised APS: without u, a confident model's
+	// scores all sit at 1 and its sets take every class); sets adapt to how
+	// unsure each image is. u is fixed per image (Set's argument), so a
+	// record's set is reproducible.
 	APS = "aps"
 	// RAPS: APS plus Lambda for each rank past KReg: shorter tails than APS.
 	RAPS = "raps"
@@ -59,7 +63,8 @@ type Measured struct {
 	Coverage    float64 `json:"coverage"`
 	MeanSetSize float64 `json:"mean_set_size"`
 	// Review is the share with more than one class in the set (a person
-	// looks at them); AcceptedError is the error rate among the rest.
+	// looks at them); AcceptedError is the top class's error rate among the
+	// rest (sets of one class, or empty).
 	Review        float64 `json:"review"`
 	AcceptedError float64 `json:"accepted_error"`
 }
@@ -103,7 +108,12 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 			o.KReg = 1
 		}
 	}
-	idx := rand.New(rand.NewPCG(o.Seed, 0xca1)).Perm(len(post))
+	rng := rand.New(rand.NewPCG(o.Seed, 0xca1))
+	idx := rng.Perm(len(post))
+	us := make([]float64, len(post)) // each image's u, as Set gets it
+	for i := range us {
+		us[i] = rng.Float64()
+	}
 	cal, held := idx[:len(idx)/2], idx[len(idx)/2:]
 	c := &Calibration{FormatVersion: FormatVersion, Method: o.Method, Alpha: o.Alpha, Lambda: o.Lambda, KReg: o.KReg,
 		CalibrationSize: len(cal), Temperature: 1}
@@ -116,10 +126,10 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 	}
 	scores := make([]float64, len(cal))
 	for i, j := range cal {
-		scores[i] = c.score(c.scaled(post[j]), labels[j])
+		scores[i] = c.score(c.scaled(post[j]), labels[j], us[j])
 	}
 	c.Threshold = quantile(scores, o.Alpha)
-	c.HeldOut = c.Measure(subset(post, held), subset(labels, held))
+	c.HeldOut = c.Measure(subset(post, held), subset(labels, held), subset(us, held))
 	return c, nil
 }
 
@@ -137,42 +147,42 @@ func (c *Calibration) Validate() error {
 }
 
 // Set returns the prediction set for posterior p: class indices, most
-// probable first; never empty (the top class is kept when no class scores
-// under the threshold).
-func (c *Calibration) Set(p []float64) []int {
+// probable first. u in [0, 1) is the image's share for APS and RAPS (U
+// derives it from the image's key). The set may be empty: the model is so
+// sure of the image that at this α no class is needed to keep the coverage
+// (a model right 93% of the time cannot cover exactly 90% otherwise); the
+// pipeline accepts such an image with its top class, as a set of one.
+func (c *Calibration) Set(p []float64, u float64) []int {
 	q := c.scaled(p)
 	order := rank(q)
 	var set []int
-	cum := 0.0
+	before := 0.0
 	for r, k := range order {
-		cum += q[k]
 		var s float64
 		switch c.Method {
 		case LAC:
 			s = 1 - q[k]
 		case APS:
-			s = cum
+			s = before + u*q[k]
 		default:
-			s = cum + c.Lambda*math.Max(0, float64(r+1-c.KReg))
+			s = before + u*q[k] + c.Lambda*math.Max(0, float64(r+1-c.KReg))
 		}
+		before += q[k]
 		if s <= c.Threshold {
 			set = append(set, k)
 		} else if c.Method != LAC {
 			break // APS and RAPS scores grow with the rank
 		}
 	}
-	if len(set) == 0 {
-		set = order[:1]
-	}
 	return set
 }
 
-// Measure applies the sets to labelled posteriors.
-func (c *Calibration) Measure(post [][]float64, labels []int) Measured {
+// Measure applies the sets to labelled posteriors, image i with share us[i].
+func (c *Calibration) Measure(post [][]float64, labels []int, us []float64) Measured {
 	m := Measured{Images: len(post)}
 	accepted, wrong := 0, 0
 	for i, p := range post {
-		set := c.Set(p)
+		set := c.Set(p, us[i])
 		m.MeanSetSize += float64(len(set))
 		for _, k := range set {
 			if k == labels[i] {
@@ -184,7 +194,7 @@ func (c *Calibration) Measure(post [][]float64, labels []int) Measured {
 			m.Review++
 		} else {
 			accepted++
-			if set[0] != labels[i] {
+			if argmax(p) != labels[i] {
 				wrong++
 			}
 		}
@@ -198,21 +208,30 @@ func (c *Calibration) Measure(post [][]float64, labels []int) Measured {
 }
 
 // score is the conformal score of the true class y under posterior q.
-func (c *Calibration) score(q []float64, y int) float64 {
+func (c *Calibration) score(q []float64, y int, u float64) float64 {
 	if c.Method == LAC {
 		return 1 - q[y]
 	}
-	cum := 0.0
+	before := 0.0
 	for r, k := range rank(q) {
-		cum += q[k]
 		if k == y {
+			s := before + u*q[k]
 			if c.Method == RAPS {
-				return cum + c.Lambda*math.Max(0, float64(r+1-c.KReg))
+				s += c.Lambda * math.Max(0, float64(r+1-c.KReg))
 			}
-			return cum
+			return s
 		}
+		before += q[k]
 	}
 	return math.Inf(1)
+}
+
+// U is an image's share for Set, from its key: the same key gets the same
+// set in every run.
+func U(key string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return float64(h.Sum64()>>11) / (1 << 53)
 }
 
 // scaled is softmax(log p / T).
@@ -238,6 +257,16 @@ func temper(p []float64, t float64) []float64 {
 		out[i] /= s
 	}
 	return out
+}
+
+func argmax(p []float64) int {
+	j := 0
+	for i, v := range p {
+		if v > p[j] {
+			j = i
+		}
+	}
+	return j
 }
 
 // rank orders classes by probability, most probable first (ties: lower index).

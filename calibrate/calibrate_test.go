@@ -71,12 +71,18 @@ func TestTemperatureScalingUndoesOverconfidence(t *testing.T) {
 
 func TestSetsAreRankedNeverEmptyAndQuantileIsConservative(t *testing.T) {
 	c := &Calibration{FormatVersion: FormatVersion, Method: APS, Temperature: 1, Threshold: 0.8}
-	if set := c.Set([]float64{0.1, 0.6, 0.3}); len(set) != 1 || set[0] != 1 {
-		t.Fatalf("APS set %v: want [1] (0.6 ≤ 0.8, then 0.9 > 0.8)", set)
+	if set := c.Set([]float64{0.1, 0.6, 0.3}, 1); len(set) != 1 || set[0] != 1 {
+		t.Fatalf("APS set %v: want [1] (0.6 ≤ 0.8, then 0.6 + 0.3 > 0.8)", set)
 	}
-	c.Threshold = 0.5
-	if set := c.Set([]float64{0.1, 0.6, 0.3}); len(set) != 1 || set[0] != 1 {
-		t.Fatalf("empty set not replaced by the top class: %v", set)
+	if set := c.Set([]float64{0.1, 0.6, 0.3}, 0.5); len(set) != 2 {
+		t.Fatalf("APS set %v with u 0.5: want the top two (0.3, then 0.6 + 0.15 ≤ 0.8)", set)
+	}
+	c.Threshold = 0.2
+	if set := c.Set([]float64{0.1, 0.6, 0.3}, 1); len(set) != 0 {
+		t.Fatalf("set %v: want empty (0.6 > 0.2)", set)
+	}
+	if U("a.png") != U("a.png") || U("a.png") == U("b.png") || U("x") < 0 || U("x") >= 1 {
+		t.Fatal("U is not a reproducible share in [0, 1)")
 	}
 	if q := quantile([]float64{0.1, 0.2, 0.3, 0.4}, 0.1); !math.IsInf(q, 1) {
 		t.Fatalf("⌈5·0.9⌉ = 5 > 4 scores: q̂ %v, want +Inf", q)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/sampler"
@@ -34,6 +35,8 @@ type Options struct {
 	Steps int
 	// Clamp is CP's clamp after each step (empty: sampler.ClampPaper).
 	Clamp sampler.Clamp
+	// Calibration, when set, adds each record's prediction set.
+	Calibration *calibrate.Calibration
 	// Settle stops CP for an image whose posterior moved by no more than
 	// this in a step (adaptive steps; 0: all Steps).
 	Settle float64

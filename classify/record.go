@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 
+	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/sampler"
 )
@@ -34,10 +35,15 @@ type Record struct {
 	ErrorReason string `json:"error_reason,omitempty"`
 	// A DICOM image's study, series and instance UIDs, and its 1-based
 	// frame in a multi-frame file: what joins it back to the archive.
-	StudyUID  string `json:"study_uid,omitempty"`
-	SeriesUID string `json:"series_uid,omitempty"`
-	SOPUID    string `json:"sop_uid,omitempty"`
-	Frame     int    `json:"frame,omitempty"`
+	// PredictionSet (class names, most probable first) holds the true
+	// class with the calibration's coverage; SetSize is its length. Only
+	// with a calibration.
+	PredictionSet []string `json:"prediction_set,omitempty"`
+	SetSize       *int     `json:"set_size,omitempty"`
+	StudyUID      string   `json:"study_uid,omitempty"`
+	SeriesUID     string   `json:"series_uid,omitempty"`
+	SOPUID        string   `json:"sop_uid,omitempty"`
+	Frame         int      `json:"frame,omitempty"`
 }
 
 // identify copies a DICOM image's identifiers into its record.
@@ -85,6 +91,13 @@ func (e *Engine) record(key string, res sampler.Result) Record {
 	}
 	r.ClassIndex, r.Class = res.Class, e.meta.ClassNames[res.Class]
 	r.MaxProb, r.Margin, r.Entropy, r.EntropyNorm = res.MaxProb, res.Margin, res.Entropy, res.EntropyNorm
+	if c := e.opts.Calibration; c != nil {
+		for _, k := range c.Set(res.Posterior, calibrate.U(key)) {
+			r.PredictionSet = append(r.PredictionSet, e.meta.ClassNames[k])
+		}
+		n := len(r.PredictionSet)
+		r.SetSize = &n
+	}
 	if !math.IsNaN(res.Agreement) {
 		a := res.Agreement
 		r.ChainAgreement = &a

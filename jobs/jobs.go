@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/storage"
@@ -61,9 +62,20 @@ type Spec struct {
 	// Posterior is "full" (K values per record) or "top-k" (TopK entries).
 	Posterior string `json:"posterior" mapstructure:"posterior"`
 	TopK      int    `json:"top_k,omitempty" mapstructure:"top_k"`
+	// Format is the results' format: jsonl (empty means jsonl) or parquet
+	// (one file per batch with top_k_class/top_k_prob columns, k = TopK or
+	// 5, and the full posterior only with posterior full and K <= 1000).
+	Format string `json:"format,omitempty" mapstructure:"format"`
 	// ReviewThreshold: images whose normalised entropy is above it, or that
 	// failed, are listed in review.jsonl.
 	ReviewThreshold float64 `json:"review_threshold" mapstructure:"review_threshold"`
+	// Calibration, when set, gives each record a prediction set (the file
+	// `didicm calibrate` writes, embedded at enqueue).
+	Calibration *calibrate.Calibration `json:"calibration,omitempty" mapstructure:"-"`
+	// ReviewRule picks review.jsonl's images: "set_size" (more than one
+	// class in the set; the default when calibrated) or "entropy" (above
+	// ReviewThreshold; the default otherwise).
+	ReviewRule string `json:"review_rule,omitempty" mapstructure:"review_rule"`
 	// MaxBytes is the largest image file read; larger ones become error records.
 	MaxBytes int64 `json:"max_bytes" mapstructure:"max_bytes"`
 	// Queue is the Asynq queue; MaxRetry the attempts after the first.
@@ -85,6 +97,12 @@ func ModelQueue(sha256 string) string {
 func (s Spec) Ref() Ref { return Ref{OutputURL: s.OutputURL, Prefix: s.OutputPrefix, ID: s.ID} }
 
 var idRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// The review rules (Spec.ReviewRule).
+const (
+	ReviewBySetSize = "set_size"
+	ReviewByEntropy = "entropy"
+)
 
 // A job's defaults; the sampler's and the decoding limits' are owned by
 // their packages.
@@ -145,6 +163,10 @@ func (s *Spec) Validate() error {
 		return bad("sampler", fmt.Sprintf("%q: want auto, cp or cl", s.Sampler))
 	case s.Clamp != "" && s.Clamp != string(sampler.ClampPaper) && s.Clamp != string(sampler.ClampNegatives):
 		return bad("clamp", fmt.Sprintf("%q: want paper or negatives", s.Clamp))
+	case s.ReviewRule != "" && s.ReviewRule != ReviewBySetSize && s.ReviewRule != ReviewByEntropy:
+		return bad("review_rule", fmt.Sprintf("%q: want set_size or entropy", s.ReviewRule))
+	case s.ReviewRule == ReviewBySetSize && s.Calibration == nil:
+		return bad("review_rule", "set_size needs a calibration")
 	case s.Settle < 0 || s.Settle >= 1:
 		return bad("settle", fmt.Sprintf("%g: want 0 (off) or a change below 1", s.Settle))
 	case s.Steps < 1 || s.Steps > 1000:
@@ -157,6 +179,8 @@ func (s *Spec) Validate() error {
 		return bad("posterior", fmt.Sprintf("%q: want full or top-k", s.Posterior))
 	case s.Posterior == "top-k" && s.TopK < 1:
 		return bad("top_k", "want at least 1 with posterior top-k")
+	case s.Format != "" && s.Format != FormatJSONL && s.Format != FormatParquet:
+		return bad("format", fmt.Sprintf("%q: want jsonl or parquet", s.Format))
 	case s.ReviewThreshold < 0 || s.ReviewThreshold > 1:
 		return bad("review_threshold", "want 0 to 1 (normalised entropy)")
 	case s.MaxRetry < 0 || s.MaxRetry > 100:

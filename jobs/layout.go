@@ -13,11 +13,13 @@ import (
 //	spec.json                 the job spec, as enqueued
 //	manifest.json             Manifest: batch count and sizes
 //	manifest/batch-NNNNNN.json the input keys of one batch
-//	results/batch-NNNNNN.jsonl one record per image of the batch
+//	results/batch-NNNNNN.jsonl one record per image of the batch (spec format jsonl, the default)
+//	results/batch-NNNNNN.parquet the same as one Parquet file (spec format parquet)
 //	stats/batch-NNNNNN.jsonl  the batch's share of the summary and its review lines, written just before its results
 //	failures/batch-NNNNNN.json why the batch failed (removed when it succeeds)
 //	plan.json                 the sampler decision of the worker that took the first batch
 //	summary.json, review.jsonl written when the last batch ends
+//	report.html               the job's report for people, written after summary.json
 type Layout struct{ Root string }
 
 // NewLayout returns the layout of job id under prefix.
@@ -35,17 +37,34 @@ func (l Layout) Spec() string               { return l.key("spec.json") }
 func (l Layout) Manifest() string           { return l.key("manifest.json") }
 func (l Layout) ManifestBatch(i int) string { return l.key(fmt.Sprintf("manifest/batch-%06d.json", i)) }
 func (l Layout) ResultsDir() string         { return l.key("results/") }
-func (l Layout) Results(i int) string       { return l.key(fmt.Sprintf("results/batch-%06d.jsonl", i)) }
+func (l Layout) Results(i int) string       { return l.ResultsAs(i, FormatJSONL) }
 func (l Layout) Stats(i int) string         { return l.key(fmt.Sprintf("stats/batch-%06d.jsonl", i)) }
 func (l Layout) FailuresDir() string        { return l.key("failures/") }
 func (l Layout) Failure(i int) string       { return l.key(fmt.Sprintf("failures/batch-%06d.json", i)) }
 func (l Layout) Plan() string               { return l.key("plan.json") }
 func (l Layout) Summary() string            { return l.key("summary.json") }
 func (l Layout) Review() string             { return l.key("review.jsonl") }
+func (l Layout) Report() string             { return l.key("report.html") }
 
-var batchRE = regexp.MustCompile(`batch-(\d{6})\.jsonl?$`)
+// The formats of a batch's results (Spec.Format); empty means FormatJSONL.
+const (
+	FormatJSONL   = "jsonl"
+	FormatParquet = "parquet"
+)
 
-// BatchIndex parses the batch number from a results or failures key.
+// ResultsAs is batch i's results in format: results/batch-NNNNNN.parquet for
+// FormatParquet, else (FormatJSONL or empty) results/batch-NNNNNN.jsonl.
+func (l Layout) ResultsAs(i int, format string) string {
+	ext := FormatJSONL
+	if format == FormatParquet {
+		ext = FormatParquet
+	}
+	return l.key(fmt.Sprintf("results/batch-%06d.%s", i, ext))
+}
+
+var batchRE = regexp.MustCompile(`batch-(\d{6})\.(?:jsonl?|parquet)$`)
+
+// BatchIndex parses the batch number from a results (either format) or failures key.
 func BatchIndex(key string) (int, bool) {
 	m := batchRE.FindStringSubmatch(key)
 	if m == nil {

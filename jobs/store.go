@@ -14,6 +14,10 @@ import (
 // validate: reading it again gives the same answer.
 var ErrMalformed = errors.New("malformed job object")
 
+// ErrParquetResults marks a batch whose results are Parquet where JSON Lines
+// were wanted (such as recounting a batch's stats from its records).
+var ErrParquetResults = errors.New("results are in Parquet")
+
 // Ref locates a job: its output bucket, the folder in it, and its ID. It is
 // everything a command needs to find a job's objects.
 type Ref struct {
@@ -121,22 +125,61 @@ const producerKey = "didicm-producer"
 // WriteResults writes batch i's records (JSON Lines), the mark that it is
 // done, stamped with their producer (see ResultsProducer).
 func (s *Store) WriteResults(ctx context.Context, i int, data []byte, producer string) error {
-	return s.bucket.WriteWithMetadata(ctx, s.lay.Results(i), data, "application/x-ndjson", map[string]string{producerKey: producer})
+	return s.WriteResultsAs(ctx, i, FormatJSONL, data, producer)
+}
+
+// resultsContentType is the content type of each results format.
+var resultsContentType = map[string]string{
+	"":            "application/x-ndjson",
+	FormatJSONL:   "application/x-ndjson",
+	FormatParquet: "application/vnd.apache.parquet",
+}
+
+// WriteResultsAs writes batch i's results encoded in format (a Spec.Format:
+// jsonl, empty or parquet) under the key the layout gives that format,
+// stamped with their producer (see ResultsProducerAs).
+func (s *Store) WriteResultsAs(ctx context.Context, i int, format string, data []byte, producer string) error {
+	ct, ok := resultsContentType[format]
+	if !ok {
+		return fmt.Errorf("results format %q: want jsonl or parquet", format)
+	}
+	return s.bucket.WriteWithMetadata(ctx, s.lay.ResultsAs(i, format), data, ct, map[string]string{producerKey: producer})
 }
 
 // ResultsProducer reads, in one metadata request, what made batch i's
-// results; storage.ErrNotFound means the batch has none.
+// JSON Lines results; storage.ErrNotFound means the batch has none.
 func (s *Store) ResultsProducer(ctx context.Context, i int) (string, error) {
-	md, err := s.bucket.Metadata(ctx, s.lay.Results(i))
+	return s.ResultsProducerAs(ctx, i, FormatJSONL)
+}
+
+// ResultsProducerAs reads, in one metadata request, what made batch i's
+// results in format; storage.ErrNotFound means the batch has none in it.
+func (s *Store) ResultsProducerAs(ctx context.Context, i int, format string) (string, error) {
+	md, err := s.bucket.Metadata(ctx, s.lay.ResultsAs(i, format))
 	return md[producerKey], err
 }
 
-// ReadResults reads batch i's records.
+// ReadResults reads batch i's JSON Lines records. A batch whose results are
+// Parquet is an error saying so (callers that parse records want JSON Lines;
+// ReadResultsAs reads the Parquet file).
 func (s *Store) ReadResults(ctx context.Context, i int) ([]byte, error) {
-	return s.bucket.Read(ctx, s.lay.Results(i), 0)
+	data, err := s.bucket.Read(ctx, s.lay.Results(i), 0)
+	if errors.Is(err, storage.ErrNotFound) {
+		if ok, _ := s.bucket.Exists(ctx, s.lay.ResultsAs(i, FormatParquet)); ok {
+			return nil, fmt.Errorf("batch %d: results are Parquet (%s), not JSON Lines: %w",
+				i, s.lay.ResultsAs(i, FormatParquet), ErrParquetResults)
+		}
+	}
+	return data, err
 }
 
-// DoneBatches lists the batches with results, each with its results' time.
+// ReadResultsAs reads batch i's results in format as stored.
+func (s *Store) ReadResultsAs(ctx context.Context, i int, format string) ([]byte, error) {
+	return s.bucket.Read(ctx, s.lay.ResultsAs(i, format), 0)
+}
+
+// DoneBatches lists the batches with results (JSON Lines or Parquet), each
+// with its results' time.
 func (s *Store) DoneBatches(ctx context.Context) (map[int]time.Time, error) {
 	objs, err := s.bucket.List(ctx, s.lay.ResultsDir(), storage.Filter{})
 	if err != nil {
@@ -222,6 +265,16 @@ func (s *Store) ReadSummary(ctx context.Context, v any) error {
 // Summarized reports whether summary.json exists.
 func (s *Store) Summarized(ctx context.Context) (bool, error) {
 	return s.bucket.Exists(ctx, s.lay.Summary())
+}
+
+// WriteReport writes report.html, a self-contained page for people.
+func (s *Store) WriteReport(ctx context.Context, html []byte) error {
+	return s.bucket.Write(ctx, s.lay.Report(), html, "text/html; charset=utf-8")
+}
+
+// ReadReport reads report.html; storage.ErrNotFound means none was written.
+func (s *Store) ReadReport(ctx context.Context) ([]byte, error) {
+	return s.bucket.Read(ctx, s.lay.Report(), 0)
 }
 
 func (s *Store) writeJSON(ctx context.Context, key string, v any) error {

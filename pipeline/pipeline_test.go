@@ -74,8 +74,8 @@ func TestBatchStatsRoundTripAndTruncation(t *testing.T) {
 	sure.Class, sure.MaxProb, sure.EntropyNorm = "7", 0.99, 0.05
 	bad := pipeline.Record{}
 	bad.Error, bad.ErrorReason = "corrupt", "corrupt"
-	s.Add(sure, []byte("{\"key\":\"b\"}\n"), 0.5)            // confident: not for review
-	s.Add(bad, []byte(`{"key":"a","error":"corrupt"}`), 0.5) // failed: for review
+	s.Add(sure, []byte("{\"key\":\"b\"}\n"), pipeline.ReviewRule{Threshold: 0.5})            // confident: not for review
+	s.Add(bad, []byte(`{"key":"a","error":"corrupt"}`), pipeline.ReviewRule{Threshold: 0.5}) // failed: for review
 	data, err := s.Encode()
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/didicm/didicm/classify"
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/report"
 	"github.com/didicm/didicm/storage"
 )
 
@@ -53,6 +54,29 @@ type Summary struct {
 	// longer than IdleGap, such as a night before a re-drive, left out).
 	ImagesPerSec   float64 `json:"images_per_s"`
 	WorkingSeconds float64 `json:"working_seconds"`
+}
+
+// ReviewRule says which classified images go to review.jsonl (failed ones
+// always do): those whose prediction set holds more than one class, or
+// those whose normalised entropy is above Threshold.
+type ReviewRule struct {
+	BySetSize bool
+	Threshold float64
+}
+
+// RuleOf is a job's rule: by set size when the job is calibrated, unless
+// its review_rule says entropy.
+func RuleOf(spec jobs.Spec) ReviewRule {
+	bySet := spec.Calibration != nil && spec.ReviewRule != jobs.ReviewByEntropy
+	return ReviewRule{BySetSize: bySet, Threshold: spec.ReviewThreshold}
+}
+
+// Wants reports whether a classified record goes to review.
+func (r ReviewRule) Wants(rec Record) bool {
+	if r.BySetSize {
+		return rec.SetSize != nil && *rec.SetSize > 1
+	}
+	return rec.EntropyNorm > r.Threshold
 }
 
 // BatchStats is one batch's share of the job summary. The worker writes it
@@ -110,13 +134,13 @@ func NewBatchStats() *BatchStats {
 }
 
 // Add counts one record; line is its JSON line in the results. Failed
-// images and those above threshold (normalised entropy) go to review.
-func (s *BatchStats) Add(r Record, line []byte, threshold float64) {
+// images and those the rule flags go to review.
+func (s *BatchStats) Add(r Record, line []byte, rule ReviewRule) {
 	s.Images++
 	s.NFE += r.NFE
 	s.Models[r.ModelSHA256]++
 	s.Providers[r.Provider]++
-	if r.Error != "" || r.EntropyNorm > threshold {
+	if r.Error != "" || rule.Wants(r) {
 		s.ReviewCount++
 		s.Review = append(append(s.Review, bytes.TrimSpace(line)...), '\n')
 	}
@@ -139,7 +163,7 @@ func (s *BatchStats) Add(r Record, line []byte, threshold float64) {
 
 // statsFromResults recomputes a batch's stats from its results, for a batch
 // whose stats object is missing (written by an older worker).
-func statsFromResults(ctx context.Context, store *jobs.Store, i int, threshold float64) (*BatchStats, error) {
+func statsFromResults(ctx context.Context, store *jobs.Store, i int, rule ReviewRule) (*BatchStats, error) {
 	data, err := store.ReadResults(ctx, i)
 	if err != nil {
 		return nil, err
@@ -152,16 +176,16 @@ func statsFromResults(ctx context.Context, store *jobs.Store, i int, threshold f
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("parse %s: %w", store.Layout().Results(i), err)
 		}
-		st.Add(r, sc.Bytes(), threshold)
+		st.Add(r, sc.Bytes(), rule)
 	}
 	return st, sc.Err()
 }
 
 // batchStats reads batch i's stats, or recounts them from its results.
-func batchStats(ctx context.Context, store *jobs.Store, i int, threshold float64) (*BatchStats, error) {
+func batchStats(ctx context.Context, store *jobs.Store, i int, rule ReviewRule) (*BatchStats, error) {
 	data, err := store.ReadStats(ctx, i)
 	if errors.Is(err, storage.ErrNotFound) {
-		return statsFromResults(ctx, store, i, threshold)
+		return statsFromResults(ctx, store, i, rule)
 	}
 	if err != nil {
 		return nil, err
@@ -174,8 +198,10 @@ func batchStats(ctx context.Context, store *jobs.Store, i int, threshold float64
 }
 
 // Finish writes summary.json and review.jsonl if every batch of the job has
-// results; it reports whether it did. Writing twice (two workers finishing
-// the last batches together) gives the same content.
+// results, then report.html; it reports whether it wrote the summary.
+// Writing twice (two workers finishing the last batches together) gives the
+// same content. A report that fails after the summary is written returns
+// true and an error wrapping ErrReport: the summary stands.
 func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error) {
 	man, err := store.ReadManifest(ctx)
 	if err != nil {
@@ -194,7 +220,7 @@ func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error
 	for i := range s.EntropyNormBinEdges {
 		s.EntropyNormBinEdges[i] = float64(i) / 10
 	}
-	review, err := s.mergeBatches(ctx, store, len(man.Batches), spec.ReviewThreshold)
+	review, err := s.mergeBatches(ctx, store, len(man.Batches), RuleOf(spec))
 	if err != nil {
 		return false, err
 	}
@@ -217,16 +243,30 @@ func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error
 		s.ImagesPerSec, working = workingRate(start, finished)
 		s.WorkingSeconds = working.Seconds()
 	}
-	return true, store.WriteSummary(ctx, s, review)
+	if err := store.WriteSummary(ctx, s, review); err != nil {
+		return true, err
+	}
+	return true, writeReport(ctx, store)
+}
+
+// ErrReport marks a job summarised whose report.html could not be written.
+var ErrReport = errors.New("summary written, report.html not")
+
+// writeReport writes the job's report.html from the summary just written.
+func writeReport(ctx context.Context, store *jobs.Store) error {
+	if err := report.Write(ctx, store, report.Options{}); err != nil {
+		return fmt.Errorf("%w: %w", ErrReport, err)
+	}
+	return nil
 }
 
 // mergeBatches adds every batch's stats to s and returns the review lines.
-func (s *Summary) mergeBatches(ctx context.Context, store *jobs.Store, batches int, threshold float64) ([]byte, error) {
+func (s *Summary) mergeBatches(ctx context.Context, store *jobs.Store, batches int, rule ReviewRule) ([]byte, error) {
 	var review bytes.Buffer
 	var maxProbs []float64
 	var entSum float64
 	for i := range batches {
-		st, err := batchStats(ctx, store, i, threshold)
+		st, err := batchStats(ctx, store, i, rule)
 		if err != nil {
 			return nil, fmt.Errorf("batch %d stats: %w", i, err)
 		}

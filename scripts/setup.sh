@@ -20,6 +20,8 @@ ls /usr/include/openjpeg-2.*/openjpeg.h >/dev/null 2>&1 || pkgs+=(libopenjp2-7-d
 command -v dcmcjpeg >/dev/null || pkgs+=(dcmtk)
 command -v gdcmconv >/dev/null || pkgs+=(libgdcm-tools)
 /usr/bin/python3 -c 'import pydicom, gdcm' 2>/dev/null || pkgs+=(python3-pydicom python3-gdcm)
+command -v node >/dev/null || pkgs+=(nodejs npm) # DuckDB (npm) reads Parquet results in the tests
+command -v chromium >/dev/null || pkgs+=(chromium) # the report is checked in a real browser
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "setup: apt-get install ${pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -28,6 +30,9 @@ if [ ${#pkgs[@]} -gt 0 ]; then
 fi
 scripts/fetch-onnxruntime.sh >/dev/null
 go mod download
+# DuckDB, the independent Parquet reader of the tests (tools/duckdb-check, pinned by its lockfile).
+[ -e tools/duckdb-check/node_modules/@duckdb/node-api/package.json ] \
+  || npm ci --prefix tools/duckdb-check --no-audit --no-fund --loglevel=error
 # golangci-lint (make lint), built from the Go module proxy into .cache/bin.
 lint_version=v2.15.0
 if ! .cache/bin/golangci-lint version 2>/dev/null | grep -q "version ${lint_version#v} "; then

@@ -120,7 +120,7 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 	if err != nil {
 		return err
 	}
-	if prod, err := job.store.ResultsProducer(ctx, b.Index); err == nil && prod == job.producer {
+	if prod, err := job.store.ResultsProducerAs(ctx, b.Index, job.spec.Format); err == nil && prod == job.producer {
 		// Delivered again (lease recovery after a crash, or Asynq redoing a
 		// batch it could not mark done during a Redis outage): the results
 		// are there, from this spec and model. Acknowledge without scoring.
@@ -151,7 +151,7 @@ func (p *Processor) run(ctx context.Context, b jobs.Batch) error {
 
 // scored is one batch's output before it is stored.
 type scored struct {
-	results []byte // JSON Lines, one record per image
+	results []byte // one record per image: JSON Lines, or Parquet (spec format)
 	stats   *pipeline.BatchStats
 	timings classify.Timings
 	plan    *plan.Plan // nil unless the planner chose
@@ -171,7 +171,12 @@ func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, key
 	sha, ver, provider := p.Model.Identity()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
+	var pq *pipeline.ParquetResults // Parquet results: buf holds only the record being added
+	if spec.Format == jobs.FormatParquet {
+		pq = pipeline.NewParquetResults(spec, p.Model.Metadata().ClassNames, len(keys))
+	}
 	out := scored{stats: pipeline.NewBatchStats(), plan: decision}
+	rule := pipeline.RuleOf(spec)
 	var fetchErr error
 	var fetchMu sync.Mutex
 	chunk := eng.Options().MicroBatch // images per model call (CP, softmax)
@@ -188,17 +193,24 @@ func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, key
 		return classify.Item{Key: keys[i], Data: data, Err: err}
 	}, func(r classify.Record) error {
 		rec := pipeline.Record{Record: r, Job: b.JobID, Batch: b.Index, ModelSHA256: sha, ORTVersion: ver, Provider: provider}
+		if pq != nil {
+			pq.Add(rec)
+			buf.Reset() // the JSON line is only the review line's source, copied by Add
+		}
 		from := buf.Len()
 		if err := enc.Encode(rec); err != nil {
 			return err
 		}
-		out.stats.Add(rec, buf.Bytes()[from:], spec.ReviewThreshold)
+		out.stats.Add(rec, buf.Bytes()[from:], rule)
 		return nil
 	})
 	if err == nil {
 		err = fetchErr
 	}
 	out.results = buf.Bytes()
+	if pq != nil && err == nil {
+		out.results, err = pq.Encode()
+	}
 	return out, err
 }
 
@@ -218,7 +230,7 @@ func (p *Processor) store(ctx context.Context, job *openJob, i int, res scored) 
 	if err := store.WriteStats(ctx, i, stats); err != nil {
 		return err
 	}
-	if err := store.WriteResults(ctx, i, res.results, job.producer); err != nil {
+	if err := store.WriteResultsAs(ctx, i, job.spec.Format, res.results, job.producer); err != nil {
 		return err
 	}
 	p.Metrics.Stage.WithLabelValues("write").Observe(time.Since(start).Seconds())
@@ -248,10 +260,11 @@ func (p *Processor) maybeFinish(ctx context.Context, job *openJob, batch int) {
 		return
 	}
 	wrote, err := pipeline.Finish(ctx, job.store, job.spec)
-	if err != nil {
-		p.Log.Warn("job summary", "job", job.spec.ID, "err", err)
-	} else if wrote {
+	if wrote {
 		p.Log.Info("job finished", "job", job.spec.ID, "summary", job.store.Layout().Summary())
+	}
+	if err != nil {
+		p.Log.Warn("job summary or report", "job", job.spec.ID, "err", err)
 	}
 }
 
@@ -289,7 +302,8 @@ func (p *Processor) engine(spec jobs.Spec, images int) (*classify.Engine, *plan.
 	lim := p.Limits
 	lim.MaxBytes = spec.MaxBytes
 	opts := classify.Options{Sampler: spec.Sampler, Steps: spec.Steps, Chains: spec.Chains, Seed: spec.Seed,
-		Clamp: sampler.Clamp(spec.Clamp), Settle: spec.Settle, DecodeWorkers: p.DecodeWorkers, Limits: lim}
+		Clamp: sampler.Clamp(spec.Clamp), Settle: spec.Settle, Calibration: spec.Calibration, DecodeWorkers: p.DecodeWorkers,
+		Limits: lim}
 	if spec.Posterior == "top-k" {
 		opts.TopK = spec.TopK
 	}

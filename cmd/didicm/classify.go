@@ -66,6 +66,7 @@ func (a *app) classifyCmd() *cobra.Command {
 
 func addSamplerFlags(f *pflag.FlagSet) {
 	configFlag(f, "model", "model", "model file (default "+DefaultModel+")")
+	configFlag(f, "calibration", "calibration", "calibration file (didicm calibrate): records get prediction sets")
 	configFlag(f, "sampler.name", "sampler", "auto (planner), cp or cl; a classifier model uses softmax")
 	configFlag(f, "sampler.steps", "steps", fmt.Sprintf("diffusion steps T (0: the model's recommendation, else %d)", sampler.DefaultSteps))
 	configFlag(f, "sampler.force_steps", "force-steps", "run below the model's minimum T")
@@ -90,7 +91,13 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 		_ = m.Close() // the error that brought us here is the one to report
 		return nil, nil, err
 	}
-	opts := classify.Options{Sampler: sc.Name, Steps: steps, Clamp: sampler.Clamp(sc.Clamp), Settle: sc.Settle, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
+	sha, _, _ := m.Identity()
+	cal, err := a.cfg.loadCalibration(sha)
+	if err != nil {
+		_ = m.Close() // the calibration error is the one to report
+		return nil, nil, err
+	}
+	opts := classify.Options{Calibration: cal, Sampler: sc.Name, Steps: steps, Clamp: sampler.Clamp(sc.Clamp), Settle: sc.Settle, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
 		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits()}
 	if m.Metadata().Kind == modelmeta.Score {
 		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: steps, Chains: sc.Chains,

@@ -26,6 +26,7 @@ import (
 // variables (DIDICM_SAMPLER_STEPS for sampler.steps) and flags.
 type Config struct {
 	Model       string        `mapstructure:"model"`
+	Calibration string        `mapstructure:"calibration"` // file from `didicm calibrate`; empty: no prediction sets
 	ONNXRuntime RuntimeConfig `mapstructure:"onnxruntime"`
 	Sampler     SamplerConfig `mapstructure:"sampler"`
 	Limits      LimitsConfig  `mapstructure:"limits"`
@@ -66,6 +67,8 @@ type JobConfig struct {
 	Posterior       string   `mapstructure:"posterior"`
 	TopK            int      `mapstructure:"top_k"`
 	ReviewThreshold float64  `mapstructure:"review_threshold"`
+	ReviewRule      string   `mapstructure:"review_rule"`
+	Format          string   `mapstructure:"format"`
 	MaxRetry        int      `mapstructure:"max_retry"`
 	Queue           string   `mapstructure:"queue"`
 }
@@ -111,6 +114,7 @@ type LogConfig struct {
 
 var defaults = map[string]any{
 	"model":                          "",
+	"calibration":                    "",
 	"onnxruntime.library":            "",
 	"onnxruntime.provider":           "cpu",
 	"onnxruntime.device_id":          0,
@@ -153,6 +157,8 @@ var defaults = map[string]any{
 	"job.posterior":                  jobs.DefaultPosterior,
 	"job.top_k":                      jobs.DefaultTopK,
 	"job.review_threshold":           jobs.DefaultReviewThreshold,
+	"job.review_rule":                "",
+	"job.format":                     jobs.FormatJSONL,
 	"job.max_retry":                  jobs.DefaultMaxRetry,
 	"job.queue":                      "",
 }
@@ -249,6 +255,7 @@ func (c *Config) validate() error {
 		c.budgetErr(),
 		positive("job.batch_size", c.Job.BatchSize, 1, 100_000),
 		oneOf("job.posterior", c.Job.Posterior, "full", "top-k"),
+		oneOf("job.format", c.Job.Format, jobs.FormatJSONL, jobs.FormatParquet),
 		positive("job.top_k", c.Job.TopK, 1, 1<<20),
 		floatIn("job.review_threshold", c.Job.ReviewThreshold, 0, 1),
 		positive("job.max_retry", c.Job.MaxRetry, 0, 100),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -337,5 +338,44 @@ func TestAdaptiveStepsAreASettingOfTheSampler(t *testing.T) {
 	}
 	if _, errs, code := run(t, "classify", "--model", shippedModel, "--settle", "1.5", dir); code != 2 || !strings.Contains(errs, "sampler.settle") {
 		t.Fatalf("settle 1.5: exit %d, %q", code, errs)
+	}
+}
+
+func TestCalibrateWritesAFileThatGivesRecordsPredictionSets(t *testing.T) {
+	dir := t.TempDir()
+	pngArchive(t, dir, 60)
+	var csv strings.Builder
+	csv.WriteString("key,label\n")
+	files, _ := filepath.Glob(filepath.Join(dir, "s*", "*.png"))
+	for i, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		fmt.Fprintf(&csv, "%s,c%d\n", rel, i%3)
+	}
+	labels := filepath.Join(t.TempDir(), "labels.csv")
+	if err := os.WriteFile(labels, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cal := filepath.Join(t.TempDir(), "cal.json")
+	model := "../../testdata/score-k10.onnx"
+	out, errs, code := run(t, "calibrate", "--model", model, "--labels", labels, "--alpha", "0.2", "--out", cal, dir)
+	if code != 0 || !strings.Contains(out, "coverage") {
+		t.Fatalf("calibrate: exit %d, %q, %q", code, out, errs)
+	}
+	out, errs, code = run(t, "classify", "--model", model, "--calibration", cal, "--format", "jsonl", dir)
+	if code != 0 {
+		t.Fatalf("classify --calibration: exit %d: %s", code, errs)
+	}
+	for _, r := range records(t, out) {
+		if r.SetSize == nil || *r.SetSize != len(r.PredictionSet) {
+			t.Fatalf("%s: set %v, size %v", r.Key, r.PredictionSet, r.SetSize)
+		}
+	}
+	_, errs, code = run(t, "classify", "--model", "../../testdata/score-k1000.onnx", "--calibration", cal, dir)
+	if code != 2 || !strings.Contains(errs, "calibration") {
+		t.Fatalf("another model's calibration: exit %d, %q; want 2", code, errs)
+	}
+	_, errs, code = run(t, "calibrate", "--model", model, "--labels", labels, "--alpha", "1.5", "--out", cal, dir)
+	if code != 2 || !strings.Contains(errs, "--alpha") {
+		t.Fatalf("alpha 1.5: exit %d, %q", code, errs)
 	}
 }

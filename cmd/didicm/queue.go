@@ -95,9 +95,12 @@ func (a *app) jobSpec(c *Config) (jobs.Spec, error) {
 	s := jobs.Spec{ID: j.ID, InputURL: j.InputURL, InputPrefix: j.InputPrefix, Include: j.Include, Exclude: j.Exclude,
 		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: path, ModelSHA256: sha, Sampler: sc.Name, Steps: steps, Clamp: sc.Clamp, Settle: sc.Settle,
 		Chains: sc.Chains, Seed: sc.Seed, BatchSize: j.BatchSize, Posterior: j.Posterior, TopK: j.TopK,
-		ReviewThreshold: j.ReviewThreshold, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
+		ReviewThreshold: j.ReviewThreshold, ReviewRule: j.ReviewRule, Format: j.Format, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
 	if s.Queue == "" {
 		s.Queue = jobs.ModelQueue(sha)
+	}
+	if s.Calibration, err = c.loadCalibration(sha); err != nil {
+		return jobs.Spec{}, err
 	}
 	s.Defaults()
 	return s, s.Validate()
@@ -139,6 +142,8 @@ func (a *app) enqueueCmd() *cobra.Command {
 	configFlag(f, "job.posterior", "posterior", "full or top-k")
 	configFlag(f, "job.top_k", "top-k", "entries kept with --posterior top-k")
 	configFlag(f, "job.review_threshold", "review-threshold", "normalised entropy above which an image is listed for review")
+	configFlag(f, "job.format", "results-format", "results as jsonl (one JSON record a line) or parquet (one file a batch, top-k columns)")
+	configFlag(f, "job.review_rule", "review-rule", "set_size (more than one class in the prediction set; the default with a calibration) or entropy")
 	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch")
 	return cmd
 }

@@ -1,0 +1,125 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/storage"
+)
+
+// Options change what a report holds; the zero value is the report the
+// worker writes when a job ends.
+type Options struct {
+	// Labels, when given, add accuracy, the reliability diagram and ECE
+	// (and, on a calibrated job, the prediction sets' coverage).
+	Labels Labels
+}
+
+// Write renders the job's report and stores it as the job's report.html.
+func Write(ctx context.Context, store *jobs.Store, opts Options) error {
+	html, err := Render(ctx, store, opts)
+	if err != nil {
+		return err
+	}
+	return store.WriteReport(ctx, html)
+}
+
+// Render builds the report of a summarised job from its summary.json,
+// spec, manifest and results' times. It reads the records themselves only
+// when labels are given or the job makes prediction sets; a job without
+// summary.json yet is an error wrapping storage.ErrNotFound.
+func Render(ctx context.Context, store *jobs.Store, opts Options) ([]byte, error) {
+	j, err := gather(ctx, store, opts)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "report.html", j.page()); err != nil {
+		return nil, fmt.Errorf("render report: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// summary is what the report reads of summary.json (pipeline.Summary).
+type summary struct {
+	JobID                string             `json:"job"`
+	Images               int                `json:"images"`
+	Classified           int                `json:"classified"`
+	Errors               int                `json:"errors"`
+	ErrorReasons         map[string]int     `json:"error_reasons"`
+	Classes              map[string]int     `json:"classes"`
+	Review               int                `json:"review"`
+	ReviewThreshold      float64            `json:"review_threshold"`
+	EntropyNormHistogram []int              `json:"entropy_norm_histogram"`
+	EntropyNormBinEdges  []float64          `json:"entropy_norm_bin_edges"`
+	MaxProbQuantiles     map[string]float64 `json:"max_prob_quantiles"`
+	MeanEntropyNorm      float64            `json:"mean_entropy_norm"`
+	Samplers             map[string]int     `json:"samplers"`
+	Models               map[string]int     `json:"models"`
+	Providers            map[string]int     `json:"providers"`
+	NFE                  int                `json:"nfe"`
+	Plan                 json.RawMessage    `json:"plan"`
+	Started              string             `json:"started"`
+	Finished             string             `json:"finished"`
+	ImagesPerSec         float64            `json:"images_per_s"`
+	WorkingSeconds       float64            `json:"working_seconds"`
+}
+
+// maxRateBins bounds the bars of the throughput chart.
+const maxRateBins = 120
+
+// job is everything a report shows.
+type job struct {
+	sum   summary
+	spec  jobs.Spec
+	width time.Duration // of a throughput bin
+	rates []rateBin
+	tally *tally // nil when the records were not read
+	note  string // why the records were not read, when they were wanted
+}
+
+func gather(ctx context.Context, store *jobs.Store, opts Options) (*job, error) {
+	j := &job{}
+	if err := store.ReadSummary(ctx, &j.sum); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("job %s has no summary.json yet (written when every batch has results): %w", store.Ref.ID, err)
+		}
+		return nil, err
+	}
+	spec, err := store.ReadSpec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	j.spec = spec
+	man, err := store.ReadManifest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done, err := store.DoneBatches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// About two batches a bar at least: a small job's minutes would be mostly empty.
+	j.width, j.rates = throughput(done, man.Batches, min(maxRateBins, max(1, len(done)/2)))
+	t := newTally(spec, opts.Labels)
+	if t.setSizes == nil && t.labels == nil {
+		return j, nil
+	}
+	err = t.readAll(ctx, store, len(man.Batches))
+	switch {
+	case errors.Is(err, jobs.ErrParquetResults) && t.labels == nil:
+		j.note = "The results are Parquet; the report reads prediction sets from JSON Lines results only."
+	case errors.Is(err, jobs.ErrParquetResults):
+		return nil, fmt.Errorf("labels need JSON Lines results: %w", err)
+	case err != nil:
+		return nil, err
+	default:
+		j.tally = t
+	}
+	return j, nil
+}
