@@ -121,7 +121,10 @@ func Decode(b []byte, lim Limits) (image.Image, string, error) {
 // JPEGDecoder decodes a JPEG at a reduced size that still covers minW×minH
 // (imaging/jpegturbo.Decode): as grey or RGB, into a buffer that release
 // gives back. Orientation is applied by the caller.
-type JPEGDecoder func(b []byte, minW, minH int, gray bool) (img image.Image, release func(), err error)
+// width×height is the size the limits were checked against (from the
+// header as image/jpeg reads it); the decoder refuses a file that reads
+// otherwise.
+type JPEGDecoder func(b []byte, width, height, minW, minH int, gray bool) (img image.Image, release func(), err error)
 
 // JPEGScale is the size a JPEGDecoder decodes a w×h image to.
 type JPEGScale func(w, h, minW, minH int) (int, int)
@@ -147,6 +150,7 @@ func decode(b []byte, lim Limits, in Input) (image.Image, string, func(), error)
 	if err != nil {
 		return nil, format, noop, err
 	}
+	fullW, fullH := cfg.Width, cfg.Height
 	scaled := format == "jpeg" && jpegDecoder.decode != nil && cfg.ColorModel != color.CMYKModel
 	o := 1
 	if scaled {
@@ -171,7 +175,7 @@ func decode(b []byte, lim Limits, in Input) (image.Image, string, func(), error)
 		if o >= 5 {
 			minW, minH = minH, minW
 		}
-		img, free, err = jpegDecoder.decode(b, minW, minH, in.Channels == 1)
+		img, free, err = jpegDecoder.decode(b, fullW, fullH, minW, minH, in.Channels == 1)
 		if err == nil {
 			held := release
 			release = func() { free(); held() }

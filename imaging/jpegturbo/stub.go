@@ -26,4 +26,6 @@ type Header struct {
 func ReadHeader([]byte) (Header, error) { return Header{}, errUnavailable }
 
 // Decode is not available in this build.
-func Decode([]byte, int, int, bool) (image.Image, func(), error) { return nil, nil, errUnavailable }
+func Decode([]byte, int, int, int, int, bool) (image.Image, func(), error) {
+	return nil, nil, errUnavailable
+}

@@ -54,13 +54,18 @@ func ReadHeader(b []byte) (Header, error) {
 
 // Decode decodes b at Scale(…, minW, minH), as grey (gray) or RGB, into a
 // pooled buffer: release returns it once the image is no longer used.
-func Decode(b []byte, minW, minH int, gray bool) (img image.Image, release func(), err error) {
+// width×height is the size the caller checked its limits against: a file
+// whose header reads otherwise to libjpeg (two frame headers, say) is refused.
+func Decode(b []byte, width, height, minW, minH int, gray bool) (img image.Image, release func(), err error) {
 	hd, err := ReadHeader(b)
 	if err != nil {
 		return nil, nil, err
 	}
 	if hd.CMYK {
 		return nil, nil, ErrCMYK
+	}
+	if hd.Width != width || hd.Height != height || width <= 0 || height <= 0 {
+		return nil, nil, fmt.Errorf("jpegturbo: the header reads %dx%d to libjpeg, %dx%d to the caller", hd.Width, hd.Height, width, height)
 	}
 	w, ht := Scale(hd.Width, hd.Height, minW, minH)
 	pf, bpp := C.int(C.TJPF_RGBA), 4

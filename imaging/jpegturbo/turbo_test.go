@@ -169,7 +169,7 @@ func TestTurboDecodesExactlyAsPillowsDraft(t *testing.T) {
 	if err := json.Unmarshal(read(t, "draft-pillow.json"), &meta); err != nil {
 		t.Fatal(err)
 	}
-	img, release, err := jpegturbo.Decode(read(t, "draft.jpg"), meta.Model, meta.Model, false)
+	img, release, err := jpegturbo.Decode(read(t, "draft.jpg"), 400, 300, meta.Model, meta.Model, false)
 	if err != nil {
 		t.Fatal(err)
 	}
