@@ -411,6 +411,7 @@ func (a *app) report(ctx context.Context, ref jobs.Ref, dir string, labels map[s
 		fmt.Fprintf(w, "    %s  study %s  series %s  class %s  entropy_norm %.2f\n", r.Key, r.StudyUID, r.SeriesUID, r.Class, r.EntropyNorm)
 	}
 	fmt.Fprintf(w, "  results: %s/results/%s/ (results/*.jsonl, summary.json, review.jsonl)\n", dir, ref.ID)
+	fmt.Fprintf(w, "  report:  %s/results/%s/report.html (open it in a browser)\n", dir, ref.ID)
 	if p.FailedBatches > 0 {
 		return errors.New("some batches failed; see didicm status")
 	}
