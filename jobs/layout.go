@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/didicm/didicm/storage"
 )
@@ -20,6 +21,7 @@ import (
 //	plan.json                 the sampler decision of the worker that took the first batch
 //	summary.json, review.jsonl written when the last batch ends
 //	report.html               the job's report for people, written after summary.json
+//	reviews/NAME.jsonl        one reviewer's decisions on review.jsonl, a JSON line each, appended by `didicm review`
 type Layout struct{ Root string }
 
 // NewLayout returns the layout of job id under prefix.
@@ -45,6 +47,33 @@ func (l Layout) Plan() string               { return l.key("plan.json") }
 func (l Layout) Summary() string            { return l.key("summary.json") }
 func (l Layout) Review() string             { return l.key("review.jsonl") }
 func (l Layout) Report() string             { return l.key("report.html") }
+func (l Layout) ReviewsDir() string         { return l.key("reviews/") }
+
+// Reviews is reviewer's decisions, reviews/NAME.jsonl; the name must pass
+// ValidReviewer.
+func (l Layout) Reviews(reviewer string) string { return l.key("reviews/" + reviewer + ".jsonl") }
+
+var reviewerRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidReviewer says whether name can name a reviewer's file: 1-64 of
+// A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or digit.
+func ValidReviewer(name string) error {
+	if !reviewerRE.MatchString(name) {
+		return fmt.Errorf("reviewer %q: want 1-64 of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// ReviewerOf returns the reviewer whose decisions key holds, if key is a
+// reviews/NAME.jsonl object of this layout.
+func (l Layout) ReviewerOf(key string) (string, bool) {
+	name, ok := strings.CutPrefix(key, l.ReviewsDir())
+	if !ok {
+		return "", false
+	}
+	name, ok = strings.CutSuffix(name, ".jsonl")
+	return name, ok && ValidReviewer(name) == nil
+}
 
 // The formats of a batch's results (Spec.Format); empty means FormatJSONL.
 const (

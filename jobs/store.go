@@ -277,6 +277,56 @@ func (s *Store) ReadReport(ctx context.Context) ([]byte, error) {
 	return s.bucket.Read(ctx, s.lay.Report(), 0)
 }
 
+// ReadReviewList reads review.jsonl, the result lines of the images to
+// review; storage.ErrNotFound means the job has not been summarised.
+func (s *Store) ReadReviewList(ctx context.Context) ([]byte, error) {
+	return s.bucket.Read(ctx, s.lay.Review(), 0)
+}
+
+// ReadReviews reads every reviewer's decisions (reviews/NAME.jsonl), by
+// reviewer name.
+func (s *Store) ReadReviews(ctx context.Context) (map[string][]byte, error) {
+	objs, err := s.bucket.List(ctx, s.lay.ReviewsDir(), storage.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(objs))
+	for _, o := range objs {
+		name, ok := s.lay.ReviewerOf(o.Key)
+		if !ok {
+			continue
+		}
+		data, err := s.bucket.Read(ctx, o.Key, 0)
+		if errors.Is(err, storage.ErrNotFound) { // removed since the listing
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[name] = data
+	}
+	return out, nil
+}
+
+// AppendReview appends lines (whole JSON lines, each ending in a newline)
+// to reviewer's decisions: it reads the object, appends and writes it back.
+// Object stores have no append, so each reviewer's file must have one
+// writer at a time; reviewers write different files.
+func (s *Store) AppendReview(ctx context.Context, reviewer string, lines []byte) error {
+	if err := ValidReviewer(reviewer); err != nil {
+		return err
+	}
+	key := s.lay.Reviews(reviewer)
+	data, err := s.bucket.Read(ctx, key, 0)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' { // a torn last line stays on its own
+		data = append(data, '\n')
+	}
+	return s.bucket.Write(ctx, key, append(data, lines...), "application/x-ndjson")
+}
+
 func (s *Store) writeJSON(ctx context.Context, key string, v any) error {
 	data, err := json.MarshalIndent(v, "", " ")
 	if err != nil {

@@ -103,7 +103,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.cfg, a.log = cfg, newLogger(stderr, cfg.Log)
 		return nil
 	}
-	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.reportCmd(), a.monitorCmd(), a.healthCmd(), a.calibrateCmd())
+	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.reportCmd(), a.monitorCmd(), a.healthCmd(), a.calibrateCmd(), a.reviewCmd())
 	for mk := range slices.Values(extraCommands) {
 		root.AddCommand(mk(a))
 	}
