@@ -12,7 +12,6 @@ import (
 
 	"github.com/didicm/didicm/classify"
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/report"
 	"github.com/didicm/didicm/storage"
 )
 
@@ -198,10 +197,9 @@ func batchStats(ctx context.Context, store *jobs.Store, i int, rule ReviewRule) 
 }
 
 // Finish writes summary.json and review.jsonl if every batch of the job has
-// results, then report.html; it reports whether it wrote the summary.
-// Writing twice (two workers finishing the last batches together) gives the
-// same content. A report that fails after the summary is written returns
-// true and an error wrapping ErrReport: the summary stands.
+// results; it reports whether it did. Writing twice (two workers finishing
+// the last batches together) gives the same content. The worker then writes
+// report.html (package report) from the summary.
 func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error) {
 	man, err := store.ReadManifest(ctx)
 	if err != nil {
@@ -243,21 +241,7 @@ func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error
 		s.ImagesPerSec, working = workingRate(start, finished)
 		s.WorkingSeconds = working.Seconds()
 	}
-	if err := store.WriteSummary(ctx, s, review); err != nil {
-		return true, err
-	}
-	return true, writeReport(ctx, store)
-}
-
-// ErrReport marks a job summarised whose report.html could not be written.
-var ErrReport = errors.New("summary written, report.html not")
-
-// writeReport writes the job's report.html from the summary just written.
-func writeReport(ctx context.Context, store *jobs.Store) error {
-	if err := report.Write(ctx, store, report.Options{}); err != nil {
-		return fmt.Errorf("%w: %w", ErrReport, err)
-	}
-	return nil
+	return true, store.WriteSummary(ctx, s, review)
 }
 
 // mergeBatches adds every batch's stats to s and returns the review lines.

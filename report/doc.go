@@ -8,6 +8,6 @@
 // forbids it) and runs no script. It reads a job only through jobs.Store:
 // summary.json, the spec, the manifest and the results' times, and the
 // records themselves only when labels are given or the job makes
-// prediction sets. pipeline.Finish writes it when a job ends; `didicm
+// prediction sets. the worker writes it when a job ends, just after summary.json; `didicm
 // report` writes it again, with labels.
 package report

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/didicm/didicm/pipeline"
 )
 
 //go:embed report.html
@@ -110,7 +112,7 @@ func (j *job) page() page {
 	return p
 }
 
-func rateFact(s summary) string {
+func rateFact(s pipeline.Summary) string {
 	if s.ImagesPerSec <= 0 {
 		return "—"
 	}
@@ -119,7 +121,7 @@ func rateFact(s summary) string {
 }
 
 func (j *job) reviewRule() string {
-	if r := ruleOf(j.spec); r.bySet {
+	if r := pipeline.RuleOf(j.spec); r.BySetSize {
 		return "failed, or a prediction set of more than one class"
 	}
 	return fmt.Sprintf("failed, or normalised entropy above %.2f", j.sum.ReviewThreshold)
@@ -155,7 +157,7 @@ func shortDuration(d time.Duration) string {
 }
 
 // classChart shows the most frequent classes and the rest as "other".
-func classChart(s summary) *chart {
+func classChart(s pipeline.Summary) *chart {
 	if len(s.Classes) == 0 {
 		return nil
 	}
@@ -198,10 +200,10 @@ func (j *job) entropyChart() *chart {
 		tips[i] = fmt.Sprintf("normalised entropy %.1f to %.1f: %s images (%s)", edge(i), edge(i+1), comma(n), percent(n, j.sum.Classified))
 	}
 	c := columns("entropy", "Normalised entropy of the classified images", labels, values, tips, "images", "normalised entropy (entropy / log K)", true)
-	if r := ruleOf(j.spec); !r.bySet && r.threshold > edge(0) && r.threshold < edge(len(h)) {
-		x := marginLeft + (c.W-marginRight-marginLeft)*(r.threshold-edge(0))/(edge(len(h))-edge(0))
+	if r := pipeline.RuleOf(j.spec); !r.BySetSize && r.Threshold > edge(0) && r.Threshold < edge(len(h)) {
+		x := marginLeft + (c.W-marginRight-marginLeft)*(r.Threshold-edge(0))/(edge(len(h))-edge(0))
 		c.Lines = append(c.Lines, line{x, marginTop + 10, x, c.H - marginBase, "threshold"})
-		c.Texts = append(c.Texts, text{x + 4, marginTop + 22, fmt.Sprintf("review above %.2f", r.threshold), "start", "tick"})
+		c.Texts = append(c.Texts, text{x + 4, marginTop + 22, fmt.Sprintf("review above %.2f", r.Threshold), "start", "tick"})
 	}
 	return c
 }
@@ -320,7 +322,7 @@ func joinCounts(m map[string]int) string {
 	return s
 }
 
-func nfePerImage(s summary) string {
+func nfePerImage(s pipeline.Summary) string {
 	if s.Classified == 0 {
 		return "—"
 	}

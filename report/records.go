@@ -10,39 +10,8 @@ import (
 	"strings"
 
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/pipeline"
 )
-
-// record is what the report reads of a results line (pipeline.Record).
-type record struct {
-	Key           string   `json:"key"`
-	Class         string   `json:"class"`
-	ClassIndex    int      `json:"class_index"`
-	MaxProb       float64  `json:"max_prob"`
-	EntropyNorm   float64  `json:"entropy_norm"`
-	PredictionSet []string `json:"prediction_set"`
-	SetSize       *int     `json:"set_size"` // absent from records made without a calibration
-	Error         string   `json:"error"`
-}
-
-// reviewRule says which classified images went to review, as
-// pipeline.RuleOf does: a prediction set of more than one class on a
-// calibrated job (unless its review_rule is entropy), else a normalised
-// entropy above the threshold.
-type reviewRule struct {
-	bySet     bool
-	threshold float64
-}
-
-func ruleOf(spec jobs.Spec) reviewRule {
-	return reviewRule{bySet: spec.Calibration != nil && spec.ReviewRule != jobs.ReviewByEntropy, threshold: spec.ReviewThreshold}
-}
-
-func (r reviewRule) wants(rec record) bool {
-	if r.bySet {
-		return rec.SetSize != nil && *rec.SetSize > 1
-	}
-	return rec.EntropyNorm > r.threshold
-}
 
 // hits counts right predictions out of n.
 type hits struct{ n, correct int }
@@ -65,7 +34,7 @@ type tally struct {
 
 	labels       Labels
 	inputPrefix  string
-	rule         reviewRule
+	rule         pipeline.ReviewRule
 	matched      int         // records with a label
 	failed       int         // labelled images that could not be classified
 	cal          calibration // labelled classified images
@@ -76,7 +45,7 @@ type tally struct {
 // newTally counts set sizes when the job makes prediction sets, and
 // accuracy when labels are given.
 func newTally(spec jobs.Spec, labels Labels) *tally {
-	t := &tally{labels: labels, inputPrefix: strings.TrimSuffix(spec.InputPrefix, "/"), rule: ruleOf(spec)}
+	t := &tally{labels: labels, inputPrefix: strings.TrimSuffix(spec.InputPrefix, "/"), rule: pipeline.RuleOf(spec)}
 	if spec.Calibration != nil {
 		t.setSizes = map[int]int{}
 	}
@@ -102,7 +71,7 @@ func (t *tally) addBatch(data []byte) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for line := 1; sc.Scan(); line++ {
-		var r record
+		var r pipeline.Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
@@ -111,7 +80,7 @@ func (t *tally) addBatch(data []byte) error {
 	return sc.Err()
 }
 
-func (t *tally) add(r record) {
+func (t *tally) add(r pipeline.Record) {
 	if r.Error == "" {
 		t.classified++
 		switch {
@@ -133,7 +102,7 @@ func (t *tally) add(r record) {
 	}
 	right := l.matches(r.Class, r.ClassIndex)
 	t.cal.add(r.MaxProb, right)
-	if t.rule.wants(r) {
+	if t.rule.Wants(r) {
 		t.review.add(right)
 	} else {
 		t.rest.add(right)

@@ -3,12 +3,12 @@ package report
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/storage"
 )
 
@@ -45,37 +45,12 @@ func Render(ctx context.Context, store *jobs.Store, opts Options) ([]byte, error
 	return buf.Bytes(), nil
 }
 
-// summary is what the report reads of summary.json (pipeline.Summary).
-type summary struct {
-	JobID                string             `json:"job"`
-	Images               int                `json:"images"`
-	Classified           int                `json:"classified"`
-	Errors               int                `json:"errors"`
-	ErrorReasons         map[string]int     `json:"error_reasons"`
-	Classes              map[string]int     `json:"classes"`
-	Review               int                `json:"review"`
-	ReviewThreshold      float64            `json:"review_threshold"`
-	EntropyNormHistogram []int              `json:"entropy_norm_histogram"`
-	EntropyNormBinEdges  []float64          `json:"entropy_norm_bin_edges"`
-	MaxProbQuantiles     map[string]float64 `json:"max_prob_quantiles"`
-	MeanEntropyNorm      float64            `json:"mean_entropy_norm"`
-	Samplers             map[string]int     `json:"samplers"`
-	Models               map[string]int     `json:"models"`
-	Providers            map[string]int     `json:"providers"`
-	NFE                  int                `json:"nfe"`
-	Plan                 json.RawMessage    `json:"plan"`
-	Started              string             `json:"started"`
-	Finished             string             `json:"finished"`
-	ImagesPerSec         float64            `json:"images_per_s"`
-	WorkingSeconds       float64            `json:"working_seconds"`
-}
-
 // maxRateBins bounds the bars of the throughput chart.
 const maxRateBins = 120
 
 // job is everything a report shows.
 type job struct {
-	sum   summary
+	sum   pipeline.Summary
 	spec  jobs.Spec
 	width time.Duration // of a throughput bin
 	rates []rateBin

@@ -25,6 +25,7 @@ import (
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/plan"
+	"github.com/didicm/didicm/report"
 	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/storage"
 )
@@ -253,18 +254,23 @@ func (p *Processor) store(ctx context.Context, job *openJob, i int, res scored) 
 	return nil
 }
 
-// maybeFinish writes the job's summary if this was its last batch. The
-// batch itself is done whatever happens here.
+// maybeFinish writes the job's summary and report if this was its last
+// batch. The batch itself is done whatever happens here.
 func (p *Processor) maybeFinish(ctx context.Context, job *openJob, batch int) {
 	if !p.mayBeComplete(ctx, job, batch) {
 		return
 	}
 	wrote, err := pipeline.Finish(ctx, job.store, job.spec)
-	if wrote {
-		p.Log.Info("job finished", "job", job.spec.ID, "summary", job.store.Layout().Summary())
-	}
 	if err != nil {
-		p.Log.Warn("job summary or report", "job", job.spec.ID, "err", err)
+		p.Log.Warn("job summary", "job", job.spec.ID, "err", err)
+		return
+	}
+	if !wrote {
+		return
+	}
+	p.Log.Info("job finished", "job", job.spec.ID, "summary", job.store.Layout().Summary())
+	if err := report.Write(ctx, job.store, report.Options{}); err != nil {
+		p.Log.Warn("job report", "job", job.spec.ID, "err", err) // the summary stands
 	}
 }
 

@@ -223,6 +223,16 @@ func TestEndToEndEveryImageGetsExactlyOneRecord(t *testing.T) {
 				t.Fatalf("summary %+v", sum)
 			}
 			checkSummaryAgainstRecords(t, sum, recs, sum.ReviewThreshold)
+			// The worker writes report.html just after summary.json.
+			for deadline := time.Now().Add(time.Minute); ; {
+				if ok, _ := b.Exists(context.Background(), lay.Report()); ok {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no report.html a minute after the summary")
+				}
+				time.Sleep(20 * time.Millisecond) // polling storage
+			}
 			checkSummaryWithoutStats(t, b, lay)
 			// Enqueueing the finished job again queues nothing.
 			if rep := h.enqueue(spec); rep.Queued != 0 || rep.Done != 6 || !rep.Resumed {
