@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -16,25 +15,12 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/didicm/didicm/internal/browsertest"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/report"
 )
 
-// screenshotPath is where the browser test leaves its picture of the page
-// (build/ is git-ignored).
-const screenshotPath = "../build/test-artifacts/report.png"
-
-// chromium finds the browser; without it the test fails, as it would in CI.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	t.Fatal("chromium not found: the report's browser test needs it; scripts/setup.sh installs it (apt-get install chromium)")
-	return ""
-}
+var screenshotPath = browsertest.Screenshot("report.png")
 
 // svgInfo is what the page says of one chart.
 type svgInfo struct {
@@ -62,7 +48,7 @@ type pageState struct {
 }
 
 func TestTheReportRendersInAHeadlessBrowser(t *testing.T) {
-	bin := chromium(t)
+	bin := browsertest.Chromium(t)
 	ctx := context.Background()
 	j := newSyntheticJob(t)
 	if _, err := pipeline.Finish(ctx, j.store, j.spec); err != nil {

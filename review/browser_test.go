@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,23 +16,11 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/didicm/didicm/internal/browsertest"
 )
 
-// screenshotPath is where the browser test leaves its picture of the page
-// (build/ is git-ignored).
-const screenshotPath = "../build/test-artifacts/review.png"
-
-// chromium finds the browser; without it the test fails, as it would in CI.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	t.Fatal("chromium not found: the review page's browser test needs it; scripts/setup.sh installs it (apt-get install chromium)")
-	return ""
-}
+var screenshotPath = browsertest.Screenshot("review.png")
 
 // pageState is what the page shows: every item's key, whether it is done
 // and its status line, which one is visible, and the counters.
@@ -76,7 +63,7 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	bin := chromium(t)
+	bin := browsertest.Chromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,

@@ -68,14 +68,13 @@ func checkInfo(f dicom.FrameInfo) (int, error) {
 	if f.BitsAllocated == 8 {
 		precision = 8
 	}
+	if err := f.Check("jpeg12"); err != nil {
+		return 0, err
+	}
 	switch {
-	case f.Rows < 1 || f.Rows > 65535 || f.Columns < 1 || f.Columns > 65535:
-		return 0, fmt.Errorf("jpeg12: frame size %d×%d out of range", f.Columns, f.Rows)
 	case f.SamplesPerPixel != 1 && f.SamplesPerPixel != 3:
 		return 0, fmt.Errorf("jpeg12: %d samples per pixel (want 1 or 3)", f.SamplesPerPixel)
-	case f.BitsAllocated != 8 && f.BitsAllocated != 16:
-		return 0, fmt.Errorf("jpeg12: %d bits allocated (want 8 or 16)", f.BitsAllocated)
-	case f.BitsStored < 1 || f.BitsStored > precision:
+	case f.BitsStored > precision:
 		return 0, fmt.Errorf("jpeg12: %d bits stored in %d allocated (JPEG Extended holds at most %d)", f.BitsStored, f.BitsAllocated, precision)
 	case f.FrameBytes() > maxFrameBytes:
 		return 0, fmt.Errorf("jpeg12: %d-byte frame, over the %d-byte limit", f.FrameBytes(), maxFrameBytes)

@@ -166,7 +166,7 @@ const Available = true
 // Decode decodes one JPEG 2000 frame into native pixel data shaped as info
 // says: samples interleaved, little-endian, BitsAllocated bits each.
 func Decode(data []byte, info dicom.FrameInfo) ([]byte, error) {
-	if err := checkInfo(info); err != nil {
+	if err := info.Check("jpeg2000"); err != nil {
 		return nil, err
 	}
 	cs, jp2, err := codestream(data)
@@ -216,19 +216,4 @@ func detail(j *C.j2k_job) string {
 		return ""
 	}
 	return ": " + C.GoString(&j.log[0])
-}
-
-// checkInfo refuses a frame shape no JPEG 2000 stream can match.
-func checkInfo(f dicom.FrameInfo) error {
-	switch {
-	case f.Rows < 1 || f.Rows > 65535 || f.Columns < 1 || f.Columns > 65535:
-		return fmt.Errorf("jpeg2000: frame size %d×%d out of range", f.Columns, f.Rows)
-	case f.SamplesPerPixel < 1 || f.SamplesPerPixel > 4:
-		return fmt.Errorf("jpeg2000: %d samples per pixel", f.SamplesPerPixel)
-	case f.BitsAllocated != 8 && f.BitsAllocated != 16:
-		return fmt.Errorf("jpeg2000: %d bits allocated (want 8 or 16)", f.BitsAllocated)
-	case f.BitsStored < 1 || f.BitsStored > f.BitsAllocated:
-		return fmt.Errorf("jpeg2000: %d bits stored in %d allocated", f.BitsStored, f.BitsAllocated)
-	}
-	return nil
 }

@@ -77,7 +77,7 @@ const Available = true
 // Decode decodes one JPEG-LS frame into native pixel data shaped as info
 // says: samples interleaved, little-endian, BitsAllocated bits each.
 func Decode(data []byte, info dicom.FrameInfo) ([]byte, error) {
-	if err := checkInfo(info); err != nil {
+	if err := info.Check("jpegls"); err != nil {
 		return nil, err
 	}
 	data, err := trimToEOI(data)
@@ -163,21 +163,6 @@ func trimToEOI(b []byte) ([]byte, error) {
 		return nil, errors.New("jpegls: stream does not end with an EOI marker (truncated?)")
 	}
 	return b[:end], nil
-}
-
-// checkInfo refuses a frame shape no JPEG-LS stream can match.
-func checkInfo(f dicom.FrameInfo) error {
-	switch {
-	case f.Rows < 1 || f.Rows > 65535 || f.Columns < 1 || f.Columns > 65535:
-		return fmt.Errorf("jpegls: frame size %d×%d out of range", f.Columns, f.Rows)
-	case f.SamplesPerPixel < 1 || f.SamplesPerPixel > 4:
-		return fmt.Errorf("jpegls: %d samples per pixel", f.SamplesPerPixel)
-	case f.BitsAllocated != 8 && f.BitsAllocated != 16:
-		return fmt.Errorf("jpegls: %d bits allocated (want 8 or 16)", f.BitsAllocated)
-	case f.BitsStored < 1 || f.BitsStored > f.BitsAllocated:
-		return fmt.Errorf("jpegls: %d bits stored in %d allocated", f.BitsStored, f.BitsAllocated)
-	}
-	return nil
 }
 
 func libError(step string, rc C.int) error {
