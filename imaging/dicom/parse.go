@@ -220,11 +220,16 @@ func (r *reader) need(n int) error {
 	return nil
 }
 
+// tag reads the (group, element) tag at the reader's offset; need(4) first.
+func (r *reader) tag() uint32 {
+	return uint32(r.bo.Uint16(r.b[r.off:]))<<16 | uint32(r.bo.Uint16(r.b[r.off+2:]))
+}
+
 func (r *reader) element() (element, error) {
 	if err := r.need(8); err != nil {
 		return element{}, err
 	}
-	tag := uint32(r.bo.Uint16(r.b[r.off:]))<<16 | uint32(r.bo.Uint16(r.b[r.off+2:]))
+	tag := r.tag()
 	var e element
 	e.tag = tag
 	var length uint32
@@ -274,7 +279,7 @@ func (r *reader) skipUndefined(depth int) error {
 		if err := r.need(8); err != nil {
 			return fmt.Errorf("%w: a sequence never ends", ErrMalformed)
 		}
-		tag := uint32(r.bo.Uint16(r.b[r.off:]))<<16 | uint32(r.bo.Uint16(r.b[r.off+2:]))
+		tag := r.tag()
 		length := r.bo.Uint32(r.b[r.off+4:])
 		r.off += 8
 		switch tag {
@@ -306,7 +311,7 @@ func (r *reader) skipItem(depth int) error {
 		if err := r.need(8); err != nil {
 			return fmt.Errorf("%w: an item never ends", ErrMalformed)
 		}
-		if tag := uint32(r.bo.Uint16(r.b[r.off:]))<<16 | uint32(r.bo.Uint16(r.b[r.off+2:])); tag == 0xFFFEE00D {
+		if tag := r.tag(); tag == 0xFFFEE00D {
 			r.off += 8
 			return nil
 		}

@@ -24,7 +24,7 @@ func (r *reader) pixelData(img *Image, e element) error {
 		if err := r.need(8); err != nil {
 			return fmt.Errorf("%w: encapsulated pixel data never ends", ErrMalformed)
 		}
-		tag := uint32(r.bo.Uint16(r.b[r.off:]))<<16 | uint32(r.bo.Uint16(r.b[r.off+2:]))
+		tag := r.tag()
 		length := r.bo.Uint32(r.b[r.off+4:])
 		r.off += 8
 		if tag == 0xFFFEE0DD {
