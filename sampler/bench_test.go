@@ -35,15 +35,25 @@ func BenchmarkStepDense(b *testing.B) {
 	}
 }
 
-// BenchmarkCPSamplerOverhead is the sampler's own arithmetic per CP step and
-// image (a scorer that only copies a row), to compare with one model call.
+// BenchmarkCPSamplerOverhead is the sampler's own work per CP step and image
+// (a scorer that only copies a row; T=4, as in W2), including the result's
+// summary, to compare with one model call.
 func BenchmarkCPSamplerOverhead(b *testing.B) {
-	row := []float32{0, -1, 2, 0.5, -3, 1, 0.2, -0.7, 1.5, -2}
-	images := imagesFor(64)
-	for b.Loop() {
-		if _, err := (sampler.CP{Steps: 1, MicroBatch: 64}).Run(context.Background(), fixed{row}, images); err != nil {
-			b.Fatal(err)
-		}
+	for _, k := range []int{10, 1000, 100000} {
+		b.Run(fmt.Sprintf("K=%d", k), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(2, 2))
+			row := make([]float32, k)
+			for i := range row {
+				row[i] = float32(rng.NormFloat64() * 3)
+			}
+			const n, steps = 16, 4
+			images := imagesFor(n)
+			for b.Loop() {
+				if _, err := (sampler.CP{Steps: steps, MicroBatch: n}).Run(context.Background(), fixed{row}, images); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(n*steps), "ns/image-step")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/64, "ns/image-step")
 }

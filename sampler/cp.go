@@ -82,12 +82,12 @@ type cpWork struct {
 	labels []int64
 	sigmas []float32
 	out    []float32
-	q      []float64
+	e, inv []float64
 }
 
 func newCPWork(k, n int) *cpWork {
 	return &cpWork{k: k, labels: make([]int64, n), sigmas: make([]float32, n), out: make([]float32, n*k),
-		q: make([]float64, k)}
+		e: make([]float64, k), inv: make([]float64, k)}
 }
 
 func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, res []Result) error {
@@ -102,6 +102,7 @@ func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, re
 		res[b] = Result{Posterior: p, Agreement: math.NaN()}
 		active[b] = b
 	}
+	next := make([]int, n) // each image's next label: argmin of its posterior (0 while uniform)
 	var before []float64
 	if c.Settle > 0 {
 		before = make([]float64, k)
@@ -124,29 +125,30 @@ func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, re
 		}
 		m := len(active)
 		for a, b := range active {
-			w.labels[a] = int64(argmin(res[b].Posterior))
+			w.labels[a] = int64(next[b])
 			w.sigmas[a] = float32(sig)
 		}
 		if err := s.LogScores(ctx, batch, w.labels[:m], w.sigmas[:m], w.out[:m*k]); err != nil {
 			return fmt.Errorf("cp: score: %w", err)
 		}
-		next := active[:0]
+		still := active[:0]
 		for a, b := range active {
 			res[b].NFE++
-			j := int(w.labels[a])
 			p := res[b].Posterior
 			if before != nil {
 				copy(before, p)
 			}
-			if !normalizedColumn(w.out[a*k:(a+1)*k], j, w.q) || !StepRankOne(p, w.q, h, c.Clamp) {
+			j, ok := w.step(p, w.out[a*k:(a+1)*k], int(w.labels[a]), h, c.Clamp)
+			if !ok {
 				res[b] = Result{Err: ErrNonFinite, NFE: res[b].NFE, Agreement: math.NaN()}
 				continue
 			}
+			next[b] = j
 			if before == nil || maxChange(before, p) > c.Settle {
-				next = append(next, b)
+				still = append(still, b)
 			}
 		}
-		active = next
+		active = still
 	}
 	for b := range res {
 		if res[b].Err == nil {
@@ -163,6 +165,63 @@ func maxChange(a, b []float64) float64 {
 		m = max(m, math.Abs(a[i]-b[i]))
 	}
 	return m
+}
+
+// step is normalizedColumn followed by StepRankOne, fused into four passes
+// over K with one exp and one division per class (the sampler's cost at large
+// K): with e_i = exp(l_i − max l), S = Σe and q_i = e_i/S it uses
+// q_i·W = e_i·Σ(p/e) and p_i/q_i = S·p_i/e_i. It returns the argmin of the new
+// p (the next step's label) and false where StepRankOne would. The two forms
+// agree to rounding (TestFusedStepEqualsColumnThenRankOne).
+func (w *cpWork) step(p []float64, l []float32, j int, h float64, clamp Clamp) (int, bool) {
+	e, inv := w.e[:len(p)], w.inv[:len(p)]
+	m := 0.0 // l_j = 0 takes part in the max
+	for i, v := range l {
+		x := float64(v)
+		if i == j {
+			x = 0
+		}
+		// Branches, not min and max: those also order ±0 and NaN, and cost
+		// twice as much here.
+		if x > LogScoreLimit {
+			x = LogScoreLimit
+		} else if x < -LogScoreLimit {
+			x = -LogScoreLimit
+		} else if x != x { // NaN
+			return 0, false
+		}
+		e[i] = x
+		if x > m {
+			m = x
+		}
+	}
+	var sum, wsum float64 // S and Σ p/e
+	for i := range e {
+		x := expNonPositive(e[i] - m)
+		r := 1 / x
+		e[i], inv[i] = x, r
+		sum += x
+		wsum += p[i] * r
+	}
+	top, c := clamp.upper(), h/float64(len(p))
+	var total float64
+	for i := range p {
+		v := p[i] + c*(e[i]*wsum-sum*p[i]*inv[i])
+		v = max(0, min(top, v)) // branch-free: whether v < 0 cannot be predicted
+		p[i] = v
+		total += v
+	}
+	if !(total > 0) || math.IsInf(total, 0) {
+		return 0, false
+	}
+	lo := 0
+	for i := range p {
+		p[i] /= total
+		if p[i] < p[lo] {
+			lo = i
+		}
+	}
+	return lo, true
 }
 
 // normalizedColumn turns log-scores l (conditioned on label j) into

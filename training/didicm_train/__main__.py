@@ -4,6 +4,7 @@ Run from training/ (or with training/ on PYTHONPATH) with /usr/bin/python3.
 """
 import argparse
 import json
+import os
 import sys
 
 import torch
@@ -35,8 +36,13 @@ def cmd_train(a):
     cfg = {"kind": a.kind, "layout": a.layout, "data": a.data, "resolution": a.resolution, "fraction": a.fraction,
            "steps": a.steps, "batch": a.batch, "lr": a.lr, "seed": a.seed, "shift": a.shift, "mean": mean, "std": std,
            "weight_decay": a.weight_decay, "intensity": a.intensity, "gn_min_channels": a.gn_min_channels}
-    model, classes, shape, summary = train(cfg)
+    torch.set_num_threads(a.threads) if a.threads else None
+    partial = a.out + ".partial"
+    model, classes, shape, summary = train(cfg, log=lambda m: print(m, flush=True), checkpoint=partial,
+                                           every=a.checkpoint_every)
     _save(a.out, model, cfg, classes, shape, summary)
+    if os.path.exists(partial):
+        os.remove(partial)
     print(json.dumps(summary))
 
 
@@ -141,6 +147,9 @@ def main(argv=None):
     t.add_argument("--intensity", type=dicom.parse_intensity, default=json.dumps(dicom.DEFAULT_INTENSITY),
                    help='DICOM intensity transform, JSON: {"kind": "minmax"}, {"kind": "file_window"} or '
                         '{"kind": "window", "center": C, "width": W}')
+    t.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    t.add_argument("--checkpoint-every", type=int, default=500,
+                   help="save OUT.partial every N steps; a rerun with the same settings resumes from it")
     t.add_argument("--out", required=True)
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("evaluate", help="evaluation table on the test split at the training degradation")

@@ -1,5 +1,6 @@
 """Training of DiDiRN (score entropy) and the CE baseline."""
 import math
+import os
 import time
 
 import torch
@@ -42,9 +43,39 @@ def shift(images, pixels, generator):
     return out
 
 
-def train(cfg, log=print):
+def _resume(path, cfg, model, opt, sched, g):
+    """Loads a partial run written by _checkpoint if it was made with the same
+    cfg; returns (next step, running loss, images seen, seconds so far)."""
+    try:
+        st = torch.load(path, map_location="cpu")
+    except FileNotFoundError:
+        return 0, 0.0, 0, 0.0
+    if st["cfg"] != cfg:
+        raise ValueError(f"{path} was written with other settings; delete it to start over")
+    model.load_state_dict(st["model"])
+    opt.load_state_dict(st["opt"])
+    sched.load_state_dict(st["sched"])
+    g.set_state(st["gen"])
+    torch.set_rng_state(st["rng"])
+    return st["step"], st["running"], st["seen"], st["elapsed"]
+
+
+def _checkpoint(path, cfg, model, opt, sched, g, step, running, seen, elapsed):
+    """Writes the whole training state atomically (write, then rename), so a
+    run killed at any point resumes from the last checkpoint with the same
+    batches and noise as an uninterrupted run."""
+    tmp = path + ".tmp"
+    torch.save({"cfg": cfg, "model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                "gen": g.get_state(), "rng": torch.get_rng_state(), "step": step, "running": running,
+                "seen": seen, "elapsed": elapsed}, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg, log=print, checkpoint=None, every=500):
     """Trains one model. cfg keys: kind, layout, data, resolution, fraction,
-    steps, batch, lr, seed, shift, mean, std, intensity. Returns (model, summary)."""
+    steps, batch, lr, seed, shift, mean, std, intensity. With checkpoint (a
+    path), the state is saved every `every` steps and a run resumes from it.
+    Returns (model, classes, shape, summary)."""
     torch.manual_seed(cfg["seed"])
     g = torch.Generator().manual_seed(cfg["seed"])
     ds = load_dataset(cfg["data"], "train", intensity=cfg.get("intensity"))
@@ -58,9 +89,12 @@ def train(cfg, log=print):
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, cfg["steps"]) / cfg["steps"])))
     k = len(ds.classes)
-    start, seen, running = time.time(), 0, 0.0
+    first, running, seen, before = _resume(checkpoint, cfg, model, opt, sched, g) if checkpoint else (0, 0.0, 0, 0.0)
+    if first:
+        log(f"resumed {checkpoint} at step {first}")
+    start = time.time() - before
     model.train()
-    for step in range(cfg["steps"]):
+    for step in range(first, cfg["steps"]):
         pick = torch.randint(0, len(ds), (cfg["batch"],), generator=g)
         x = shift(ds.images[pick], cfg.get("shift", 0), g)
         x = D.normalise(D.degrade(x, cfg["resolution"]), cfg["mean"], cfg["std"]).to(dev)
@@ -78,6 +112,8 @@ def train(cfg, log=print):
         if step % max(1, cfg["steps"] // 10) == 0 or step == cfg["steps"] - 1:
             log(f"step {step + 1}/{cfg['steps']} loss {running:.4f} lr {sched.get_last_lr()[0]:.2e} "
                 f"{seen / (time.time() - start):.0f} img/s")
+        if checkpoint and (step + 1) % every == 0 and step + 1 < cfg["steps"]:
+            _checkpoint(checkpoint, cfg, model, opt, sched, g, step + 1, running, seen, time.time() - start)
     model.eval().cpu()
     summary = {
         "train_images": len(ds), "steps": cfg["steps"], "batch": cfg["batch"], "lr": cfg["lr"],

@@ -116,3 +116,28 @@ def test_one_channel_per_group_erases_the_conditioning_and_two_keep_it():
     assert not torch.allclose(two(x, emb_a), two(x, emb_b), atol=1e-3)
     assert [_groups(c, 2) for c in (16, 32, 64, 128)] == [8, 16, 32, 32]
     assert [_groups(c, 1) for c in (16, 32, 64)] == [16, 32, 32]
+
+
+def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path):
+    from didicm_train.train import train
+    cfg = {"kind": "score", "layout": "small", "data": "mnist", "resolution": 7, "fraction": 0.01, "steps": 6,
+           "batch": 8, "lr": 2e-3, "seed": 3, "shift": 2, "mean": [0.13], "std": [0.31], "weight_decay": 0.05,
+           "intensity": None, "gn_min_channels": 2}
+    whole, *_ = train(dict(cfg), log=lambda m: None)
+    ck = str(tmp_path / "run.partial")
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_step_4(msg):
+        if msg.startswith("step 5/"):
+            raise Killed
+    with pytest.raises(Killed):
+        train(dict(cfg), log=kill_after_step_4, checkpoint=ck, every=2)
+    seen = []
+    resumed, *_ = train(dict(cfg), log=seen.append, checkpoint=ck, every=2)
+    assert seen[0] == f"resumed {ck} at step 4"
+    a, b = whole.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="other settings"):
+        train({**cfg, "lr": 1e-3}, log=lambda m: None, checkpoint=ck, every=2)

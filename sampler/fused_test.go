@@ -1,0 +1,124 @@
+package sampler
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestExpNonPositiveMatchesMathExp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	xs := []float64{0, math.Copysign(0, -1), -1e-300, -math.Ln2 / 2, -math.Ln2, -50, -99.999, -100}
+	for range 1_000_000 {
+		xs = append(xs, -rng.Float64()*100)
+	}
+	worst := 0.0
+	for _, x := range xs {
+		got, want := expNonPositive(x), math.Exp(x)
+		worst = max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 5e-16 {
+		t.Fatalf("largest relative error %g, want ≤ 5e-16", worst)
+	}
+}
+
+// The fused step must give what its definition gives: normalizedColumn, then
+// StepRankOne, then argmin; on log-scores from tame to clamped (±Inf, ±60),
+// both clamps, small and large h.
+func TestFusedStepEqualsColumnThenRankOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 400 {
+		k := 2 + rng.IntN(300)
+		l := make([]float32, k)
+		scale := []float64{0.1, 3, 30, 80}[trial%4]
+		for i := range l {
+			l[i] = float32(rng.NormFloat64() * scale)
+		}
+		if trial%7 == 0 {
+			l[rng.IntN(k)] = float32(math.Inf(1 - 2*rng.IntN(2)))
+		}
+		p := make([]float64, k)
+		var s float64
+		for i := range p {
+			p[i] = rng.Float64() * float64(rng.IntN(2)) // some exact zeros
+			s += p[i]
+		}
+		if s == 0 {
+			p[0], s = 1, 1
+		}
+		for i := range p {
+			p[i] /= s
+		}
+		j, h := rng.IntN(k), []float64{0.01, 1, 50, 900}[rng.IntN(4)]
+		clamp := []Clamp{ClampPaper, ClampNegatives}[trial%2]
+
+		want, q := append([]float64(nil), p...), make([]float64, k)
+		okWant := normalizedColumn(l, j, q) && StepRankOne(want, q, h, clamp)
+		got, w := append([]float64(nil), p...), newCPWork(k, 1)
+		next, okGot := w.step(got, l, j, h, clamp)
+		if okGot != okWant {
+			t.Fatalf("trial %d: ok %v, want %v", trial, okGot, okWant)
+		}
+		if !okWant {
+			continue
+		}
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-12*max(1, want[i]) {
+				t.Fatalf("trial %d (K=%d, h=%g, %s): p[%d] = %.17g, want %.17g", trial, k, h, clamp, i, got[i], want[i])
+			}
+		}
+		if a := argmin(want); want[a] != want[next] && math.Abs(want[a]-want[next]) > 1e-15 {
+			t.Fatalf("trial %d: next label %d (p=%g), argmin %d (p=%g)", trial, next, want[next], a, want[a])
+		}
+	}
+}
+
+func TestFusedStepRejectsNaN(t *testing.T) {
+	p := []float64{0.5, 0.5}
+	if _, ok := newCPWork(2, 1).step(p, []float32{float32(math.NaN()), 1}, 1, 1, ClampPaper); ok {
+		t.Fatal("a NaN log-score was accepted")
+	}
+}
+
+// BenchmarkCPStep compares, in one run, one CP step of one image in the
+// fused form the sampler runs with its definition (normalizedColumn, then
+// StepRankOne, then argmin), as ns per class.
+func BenchmarkCPStep(b *testing.B) {
+	for _, k := range []int{1000, 100000} {
+		rng := rand.New(rand.NewPCG(7, 8))
+		l := make([]float32, k)
+		for i := range l {
+			l[i] = float32(rng.NormFloat64() * 3)
+		}
+		fresh := func() []float64 {
+			p := make([]float64, k)
+			for i := range p {
+				p[i] = 1 / float64(k)
+			}
+			return p
+		}
+		b.Run("reference/K="+itoa(k), func(b *testing.B) {
+			p, q := fresh(), make([]float64, k)
+			for b.Loop() {
+				normalizedColumn(l, 3, q)
+				StepRankOne(p, q, 0.05, ClampPaper)
+				_ = argmin(p)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k), "ns/class")
+		})
+		b.Run("fused/K="+itoa(k), func(b *testing.B) {
+			p, w := fresh(), newCPWork(k, 1)
+			for b.Loop() {
+				w.step(p, l, 3, 0.05, ClampPaper)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k), "ns/class")
+		})
+	}
+}
+
+func itoa(k int) string {
+	if k >= 100000 {
+		return "1e5"
+	}
+	return "1e3"
+}
