@@ -185,9 +185,10 @@ func TestContractViolationsAreNamed(t *testing.T) {
 }
 
 func TestBadSessionSettingsAreNamed(t *testing.T) {
-	for _, cfg := range []Config{{Provider: "tpu"}, {GraphOptimization: "max"}} {
+	for _, cfg := range []Config{{Provider: "tpu"}, {GraphOptimization: "max"}, {Memory: "none"}} {
 		_, err := Open(scoreFixtures[0]+".onnx", cfg, nil)
-		if err == nil || !strings.Contains(err.Error(), `"tpu"`) && !strings.Contains(err.Error(), `"max"`) {
+		if err == nil || !strings.Contains(err.Error(), `"tpu"`) && !strings.Contains(err.Error(), `"max"`) &&
+			!strings.Contains(err.Error(), `"none"`) {
 			t.Fatalf("%+v: %v", cfg, err)
 		}
 	}
@@ -253,5 +254,32 @@ func TestMissingLibraryIsNamed(t *testing.T) {
 	if !strings.Contains(string(out), "onnxruntime library: not found (looked in /nonexistent/libonnxruntime.so.1)") ||
 		!strings.Contains(string(out), "ONNXRUNTIME_LIB") {
 		t.Fatalf("message does not name the problem and the fix: %s", out)
+	}
+}
+
+func TestMemorySettingsGiveTheSameScores(t *testing.T) {
+	fx := loadFixture(t, scoreFixtures[1]+".parity.json")
+	call := fx.Calls[0]
+	var want []float32
+	for _, mem := range []string{"", "arena", "no-pattern", "malloc"} {
+		m, err := Open(scoreFixtures[1]+".onnx", Config{IntraOpThreads: 1, Memory: mem}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, len(fx.Images)*m.NumClasses())
+		err = m.LogScores(context.Background(), fx.Images, call.Label, call.Sigma, out)
+		m.Close()
+		if err != nil {
+			t.Fatal(mem, err)
+		}
+		if want == nil {
+			want = out
+			continue
+		}
+		for i := range out {
+			if out[i] != want[i] {
+				t.Fatalf("memory %q: score %d is %v, the default gives %v", mem, i, out[i], want[i])
+			}
+		}
 	}
 }

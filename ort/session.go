@@ -33,6 +33,12 @@ type Config struct {
 	// ("on"), or sleep ("off"), so that decoding between calls gets the CPU.
 	// Empty means ONNX Runtime's default (on).
 	Spin string
+	// Memory is how ONNX Runtime allocates on the CPU: "arena" (its
+	// default: a growing arena, and one block per input shape laid out in
+	// advance), "no-pattern" (the arena without the per-shape blocks) or
+	// "malloc" (no arena). Empty means arena. docs/benchmarks.md has what
+	// each costs in speed and memory.
+	Memory string
 }
 
 // Model is a loaded DiDiRN score model or baseline classifier. Its methods
@@ -120,6 +126,19 @@ func sessionOptions(cfg Config, log *slog.Logger) (*ortgo.SessionOptions, string
 	default:
 		return fail(fmt.Errorf("spin %q: want on or off", cfg.Spin))
 	}
+	switch cfg.Memory {
+	case "", "arena":
+	case "malloc":
+		if err := opts.SetCpuMemArena(false); err != nil {
+			return fail(err)
+		}
+	case "no-pattern":
+		if err := opts.SetMemPattern(false); err != nil {
+			return fail(err)
+		}
+	default:
+		return fail(fmt.Errorf("memory %q: want arena, no-pattern or malloc", cfg.Memory))
+	}
 	if cfg.IntraOpThreads > 0 {
 		if err := opts.SetIntraOpNumThreads(cfg.IntraOpThreads); err != nil {
 			return fail(err)
@@ -198,6 +217,11 @@ func (m *Model) Logits(ctx context.Context, images [][]float32, out []float32) e
 	return m.run(ctx, images, out)
 }
 
+// inputs pools the batch tensors' memory: a model call copies its images
+// into one (n·C·H·W floats, 9 MiB for 16 RGB images at 224²), T times per
+// batch, and allocating it each time was most of a worker's garbage.
+var inputs = sync.Pool{New: func() any { return new([]float32) }}
+
 func (m *Model) run(ctx context.Context, images [][]float32, out []float32, extra ...ortgo.Value) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -209,7 +233,12 @@ func (m *Model) run(ctx context.Context, images [][]float32, out []float32, extr
 	if len(out) < n*k {
 		return fmt.Errorf("run model: output buffer holds %d values, need %d", len(out), n*k)
 	}
-	buf := make([]float32, n*size)
+	bp := inputs.Get().(*[]float32)
+	defer inputs.Put(bp)
+	if cap(*bp) < n*size {
+		*bp = make([]float32, n*size)
+	}
+	buf := (*bp)[:n*size]
 	for b, im := range images {
 		if len(im) != size {
 			return fmt.Errorf("run model: image %d has %d values, the model takes %d", b, len(im), size)
