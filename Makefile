@@ -67,6 +67,10 @@ bench-jpeg: ## 1080p JPEG preprocessing per core: libjpeg-turbo and image/jpeg a
 bench-w2: $(ORT_LIB) ## W2 end to end: 1080p JPEGs, ResNet-18 DiDiRN 224 RGB K=1000, CP T=4, and the PyTorch reference (~2 min)
 	scripts/bench-w2.sh
 
+.PHONY: compose-test
+compose-test: ## the compose stack for real: private dockerd, local images, a job with workers scaled and killed (docs/operations.md)
+	scripts/compose-test.sh
+
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint (.golangci.yml says why each check is on or off)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,10 +18,10 @@ import (
 
 // loadCompose loads docker-compose.yml as Docker Compose would, with every
 // profile on and the required .env values set.
-func loadCompose(t *testing.T) *types.Project {
+func loadCompose(t *testing.T, files ...string) *types.Project {
 	t.Helper()
 	env := []string{"REDIS_PASSWORD=p", "S3_SECRET_KEY=s", "JOB_ID=j", "JOB_INPUT_URL=file:///data/in", "JOB_OUTPUT_URL=file:///data/out"}
-	opts, err := cli.NewProjectOptions([]string{"../../docker-compose.yml"}, cli.WithEnv(env),
+	opts, err := cli.NewProjectOptions(append([]string{"../../docker-compose.yml"}, files...), cli.WithEnv(env),
 		cli.WithProfiles([]string{"gpu", "cpu", "enqueue"}), cli.WithWorkingDirectory("../.."))
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +102,51 @@ func TestComposeFileHasWhatOperationsNeed(t *testing.T) {
 	})
 }
 
+// The local override (compose test, machines without a registry) may swap
+// images, build arguments, the S3 store's command and Prometheus's profile,
+// and nothing an operator relies on.
+func TestLocalOverrideOnlySwapsImages(t *testing.T) {
+	shipped, local := loadCompose(t), loadCompose(t, "../../docker-compose.local.yml")
+	if _, ok := local.Services["prometheus"]; ok {
+		t.Fatal("prometheus (no local image) starts with the local override")
+	}
+	for name, want := range shipped.Services {
+		got, ok := local.Services[name]
+		if !ok {
+			if name == "prometheus" {
+				continue
+			}
+			t.Fatalf("service %s is gone", name)
+		}
+		if name != "redis" && name != "s3" && got.Image != want.Image {
+			t.Fatalf("%s: image %q, shipped %q", name, got.Image, want.Image)
+		}
+		if want.Build != nil && (got.Build.Dockerfile != want.Build.Dockerfile || got.Build.Context != want.Build.Context) {
+			t.Fatalf("%s: builds %s/%s, shipped %s/%s", name, got.Build.Context, got.Build.Dockerfile,
+				want.Build.Context, want.Build.Dockerfile)
+		}
+		same := func(what string, a, b any) {
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("%s: %s changed by the override: %v, shipped %v", name, what, a, b)
+			}
+		}
+		same("environment", got.Environment, want.Environment)
+		same("volumes", got.Volumes, want.Volumes)
+		same("healthcheck", got.HealthCheck, want.HealthCheck)
+		same("stop_grace_period", got.StopGracePeriod, want.StopGracePeriod)
+		same("user", got.User, want.User)
+		same("ports", got.Ports, want.Ports)
+		if name != "s3" {
+			same("command", got.Command, want.Command)
+		}
+	}
+	for _, name := range []string{"worker-cpu", "producer", "monitor"} {
+		if args := local.Services[name].Build.Args; args["RUNTIME_IMAGE"] == nil || !strings.HasPrefix(*args["RUNTIME_IMAGE"], "didicm-local/") {
+			t.Fatalf("%s: build args %v do not select the local bases", name, args)
+		}
+	}
+}
+
 func TestDockerfilesArePinnedNonRootAndSecretFree(t *testing.T) {
 	secret := regexp.MustCompile(`(?i)(password|secret|token|access_key|api_key)`)
 	for _, path := range []string{"../../deploy/Dockerfile", "../../deploy/Dockerfile.gpu"} {
@@ -118,11 +164,19 @@ func TestDockerfilesArePinnedNonRootAndSecretFree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(metaArgs) != 0 {
-				t.Fatalf("global ARGs %v: base images must be literal", metaArgs)
+			// Global ARGs may only choose base images, and each has a pinned
+			// public default (the local build overrides them).
+			defaults := map[string]string{}
+			for _, a := range metaArgs {
+				for _, kv := range a.Args {
+					if !strings.HasSuffix(kv.Key, "_IMAGE") || kv.Value == nil {
+						t.Fatalf("global ARG %s: only base images (NAME_IMAGE=default) may be arguments", kv.Key)
+					}
+					defaults[kv.Key] = *kv.Value
+				}
 			}
 			for _, st := range stages {
-				ref := st.BaseName
+				ref := os.Expand(st.BaseName, func(k string) string { return defaults[k] })
 				if i := strings.LastIndex(ref, ":"); i < 0 || strings.Contains(ref[i:], "/") || ref[i+1:] == "latest" {
 					t.Fatalf("stage %q: base image %q is not pinned by tag", st.Name, ref)
 				}

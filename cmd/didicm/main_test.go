@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/didicm/didicm/classify"
 )
@@ -168,5 +169,18 @@ func TestInspectPrintsTheContract(t *testing.T) {
 	}
 	if info["num_classes"].(float64) != 1000 || info["kind"] != "score" {
 		t.Fatalf("info %v", info)
+	}
+}
+
+// Log processors (and the compose test) parse the JSON log's time as RFC 3339.
+func TestJSONLogTimeIsRFC3339(t *testing.T) {
+	var buf bytes.Buffer
+	newLogger(&buf, LogConfig{Level: "info", Format: "json"}).Info("hello", "at", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	var line struct {
+		Time time.Time `json:"time"`
+		At   time.Time `json:"at"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil || line.Time.IsZero() || line.At.Year() != 2026 {
+		t.Fatalf("%s: %v", buf.String(), err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -39,6 +40,7 @@ func version() string {
 // redactAttr masks credentials in every logged message and value.
 func redactAttr(_ []string, a slog.Attr) slog.Attr {
 	switch v := a.Value.Any().(type) {
+	case time.Time: // carries no secret; as a string it would lose the handler's RFC 3339 form
 	case string:
 		a.Value = slog.StringValue(redact.String(v))
 	case error:

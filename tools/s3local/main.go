@@ -1,0 +1,54 @@
+// Command s3local serves the S3 protocol over a folder, for the compose test
+// and for trying didicm out on a machine that cannot pull an S3 server image
+// (docker-compose.local.yml). Buckets are subfolders of -root/buckets and are
+// created on first write; object metadata lives in -root/meta. It does not
+// check credentials: run it only on a private network.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
+	"github.com/spf13/afero"
+)
+
+func main() {
+	addr := flag.String("addr", ":7070", "listen address")
+	root := flag.String("root", "/data", "folder that holds the buckets")
+	flag.Parse()
+	if err := serve(*addr, *root); err != nil {
+		fmt.Fprintln(os.Stderr, "s3local:", err)
+		os.Exit(1)
+	}
+}
+
+func serve(addr, root string) error {
+	osfs := afero.NewOsFs()
+	top, err := s3afero.NewBasePathFs(osfs, root, s3afero.FsPathCreateAll) // the backend keeps buckets in top/buckets
+	if err != nil {
+		return err
+	}
+	meta, err := s3afero.NewBasePathFs(osfs, filepath.Join(root, "meta"), s3afero.FsPathCreateAll)
+	if err != nil {
+		return err
+	}
+	backend, err := s3afero.MultiBucket(top, s3afero.MultiWithMetaFs(meta))
+	if err != nil {
+		return err
+	}
+	s3 := gofakes3.New(backend, gofakes3.WithAutoBucket(true), gofakes3.WithoutVersioning())
+	srv := &http.Server{Addr: addr, Handler: s3.Server(), ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("s3local: serving %s on %s", root, addr)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
