@@ -36,6 +36,8 @@ def cmd_train(a):
     cfg = {"kind": a.kind, "layout": a.layout, "data": a.data, "resolution": a.resolution, "fraction": a.fraction,
            "steps": a.steps, "batch": a.batch, "lr": a.lr, "seed": a.seed, "shift": a.shift, "mean": mean, "std": std,
            "weight_decay": a.weight_decay, "intensity": a.intensity, "gn_min_channels": a.gn_min_channels}
+    if a.native:
+        cfg["native"] = True
     torch.set_num_threads(a.threads) if a.threads else None
     partial = a.out + ".partial"
     model, classes, shape, summary = train(cfg, log=lambda m: print(m, flush=True), checkpoint=partial,
@@ -51,7 +53,7 @@ def _test_set(ck, limit):
     ds = load_dataset(cfg["data"], "test", ck["shape"][1], ck["shape"][0], cfg.get("intensity"))
     if limit and limit < len(ds):
         ds = ds.subset(D.balanced_fraction(ds.labels, limit / len(ds), 1234))
-    x = D.normalise(D.degrade(ds.images, cfg["resolution"]), cfg["mean"], cfg["std"])
+    x = D.normalise(D.degrade(ds.images, cfg["resolution"], cfg.get("native", False)), cfg["mean"], cfg["std"])
     return x, ds.labels
 
 
@@ -147,6 +149,8 @@ def main(argv=None):
     t.add_argument("--intensity", type=dicom.parse_intensity, default=json.dumps(dicom.DEFAULT_INTENSITY),
                    help='DICOM intensity transform, JSON: {"kind": "minmax"}, {"kind": "file_window"} or '
                         '{"kind": "window", "center": C, "width": W}')
+    t.add_argument("--native", action="store_true",
+                   help="feed the model the r x r low-resolution image itself, not its upsampling to the input size")
     t.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     t.add_argument("--checkpoint-every", type=int, default=500,
                    help="save OUT.partial every N steps; a rerun with the same settings resumes from it")

@@ -153,13 +153,15 @@ def resize(images, h, w):
     return images
 
 
-def degrade(images, resolution):
+def degrade(images, resolution, native=False):
     """Low-resolution degradation: area down-sample to r x r, then bilinear
-    (half-pixel centres) back up to the input size. r >= input size is a no-op."""
+    (half-pixel centres) back up to the input size. r >= input size is a no-op.
+    native: stop at r x r (the model is fed the low-resolution image itself)."""
     h, w = images.shape[-2:]
     if resolution >= min(h, w):
         return images
-    return resize(resize(images, resolution, resolution), h, w)
+    small = resize(images, resolution, resolution)
+    return small if native else resize(small, h, w)
 
 
 def normalise(images, mean, std):

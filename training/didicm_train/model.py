@@ -12,9 +12,12 @@ from torch.nn import functional as F
 from .diffusion import sinusoidal
 
 # LAYOUTS maps a layout name to (block kind, blocks per stage, widths, stem).
-# "small" is the 28x28 variant: a 3x3 stem, no max-pool, three narrow stages.
+# "small" is the 28x28 variant: a 3x3 stride-1 stem, no max-pool, three narrow
+# stages; "small-s2" the same with a stride-2 stem (the stem control of
+# models/README.md).
 LAYOUTS = {
     "small": ("basic", [1, 1, 1], [16, 32, 64], "small"),
+    "small-s2": ("basic", [1, 1, 1], [16, 32, 64], "small-s2"),
     "resnet18": ("basic", [2, 2, 2, 2], [64, 128, 256, 512], "imagenet"),
     "resnet34": ("basic", [3, 4, 6, 3], [64, 128, 256, 512], "imagenet"),
     "resnet50": ("bottleneck", [3, 4, 6, 3], [64, 128, 256, 512], "imagenet"),
@@ -109,9 +112,10 @@ class _Backbone(nn.Module):
             raise ValueError(f"unknown layout {layout!r}; want one of {sorted(LAYOUTS)}")
         kind, blocks, widths, stem = LAYOUTS[layout]
         block = BasicBlock if kind == "basic" else Bottleneck
-        if stem == "small":
+        if stem in ("small", "small-s2"):
             self.stem = nn.Sequential(
-                nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+                nn.Conv2d(in_channels, widths[0], 3, 2 if stem == "small-s2" else 1, 1, bias=False),
+                nn.BatchNorm2d(widths[0]), nn.ReLU())
         else:
             self.stem = nn.Sequential(
                 nn.Conv2d(in_channels, widths[0], 7, 2, 3, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(),

@@ -82,6 +82,8 @@ def train(cfg, log=print, checkpoint=None, every=500):
     idx = D.balanced_fraction(ds.labels, cfg["fraction"], cfg["seed"])
     ds = ds.subset(idx)
     channels, size = ds.images.shape[1], ds.images.shape[2]
+    if cfg.get("native") and cfg["resolution"] < size:
+        size = cfg["resolution"]
     dev = device()
     model = build(cfg["kind"], cfg["layout"], channels, len(ds.classes), cfg.get("gn_min_channels", 2)).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.05))
@@ -97,7 +99,7 @@ def train(cfg, log=print, checkpoint=None, every=500):
     for step in range(first, cfg["steps"]):
         pick = torch.randint(0, len(ds), (cfg["batch"],), generator=g)
         x = shift(ds.images[pick], cfg.get("shift", 0), g)
-        x = D.normalise(D.degrade(x, cfg["resolution"]), cfg["mean"], cfg["std"]).to(dev)
+        x = D.normalise(D.degrade(x, cfg["resolution"], cfg.get("native", False)), cfg["mean"], cfg["std"]).to(dev)
         y = ds.labels[pick].to(dev)
         if cfg["kind"] == "score":
             loss = didicm_loss(model, x, F.one_hot(y, k).float())

@@ -141,3 +141,21 @@ def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_pa
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ValueError, match="other settings"):
         train({**cfg, "lr": 1e-3}, log=lambda m: None, checkpoint=ck, every=2)
+
+
+def test_native_resolution_and_stride_two_stem(tmp_path):
+    from didicm_train import data as D
+    x = torch.rand(2, 1, 28, 28)
+    assert tuple(D.degrade(x, 7, native=True).shape) == (2, 1, 7, 7)
+    assert tuple(D.degrade(x, 7).shape) == (2, 1, 28, 28)
+    assert D.degrade(x, 7).equal(D.resize(D.degrade(x, 7, native=True), 28, 28))
+    s1, s2 = build("classifier", "small", 1, 10), build("classifier", "small-s2", 1, 10)
+    assert s1.stem[0].stride == (1, 1) and s2.stem[0].stride == (2, 2)
+    ck = str(tmp_path / "n.pt")
+    cli.main(["train", "--kind", "score", "--layout", "small-s2", "--resolution", "7", "--native", "--fraction", "0.01",
+              "--steps", "2", "--batch", "8", "--out", ck])
+    saved = torch.load(ck)
+    assert saved["shape"] == (1, 7, 7) and saved["cfg"]["native"] is True
+    cli.main(["evaluate", "--score", ck, "--limit", "20", "--cp-steps", "2", "--cl-chains", "2",
+              "--out", str(tmp_path / "e.json")])
+    assert len(json.load(open(str(tmp_path / "e.json")))["rows"]) == 2
