@@ -33,7 +33,7 @@ type Options struct {
 	Sampler string
 	// Steps is T. Zero means sampler.DefaultSteps.
 	Steps int
-	// Clamp is CP's clamp after each step (empty: sampler.ClampPaper).
+	// Clamp is CP's clamp after each step (empty: sampler.DefaultClamp).
 	Clamp sampler.Clamp
 	// Calibration, when set, adds each record's prediction set.
 	Calibration *calibrate.Calibration

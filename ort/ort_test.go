@@ -85,7 +85,7 @@ func TestCPOnONNXRuntimeMatchesTheReference(t *testing.T) {
 	for _, base := range scoreFixtures {
 		m, fx := open(t, base+".onnx"), loadFixture(t, base+".parity.json")
 		for _, run := range fx.CP {
-			res, err := sampler.CP{Steps: run.Steps}.Run(context.Background(), m, fx.Images)
+			res, err := sampler.CP{Steps: run.Steps, Clamp: fixtureClamp(run)}.Run(context.Background(), m, fx.Images)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -283,3 +283,5 @@ func TestMemorySettingsGiveTheSameScores(t *testing.T) {
 		}
 	}
 }
+
+func fixtureClamp(r parity.CPRun) sampler.Clamp { return sampler.Clamp(parity.ClampOf(r)) }

@@ -13,7 +13,7 @@ type CP struct {
 	Steps int
 	// MicroBatch is the most images per model call. Zero means DefaultMicroBatch.
 	MicroBatch int
-	// Clamp is what happens to p after each update (ClampPaper when empty).
+	// Clamp is what happens to p after each update (DefaultClamp when empty).
 	Clamp Clamp
 	// Settle, when positive, stops an image's reverse process once a step
 	// moves no entry of its posterior by more than Settle (adaptive steps):
@@ -35,10 +35,12 @@ const (
 	ClampNegatives Clamp = "negatives"
 )
 
-// ParseClamp checks a clamp's name ("" is ClampPaper).
+// ParseClamp checks a clamp's name ("" is DefaultClamp).
 func ParseClamp(s string) (Clamp, error) {
 	switch Clamp(s) {
-	case "", ClampPaper:
+	case "":
+		return DefaultClamp, nil
+	case ClampPaper:
 		return ClampPaper, nil
 	case ClampNegatives:
 		return ClampNegatives, nil
@@ -47,10 +49,13 @@ func ParseClamp(s string) (Clamp, error) {
 }
 
 func (c Clamp) upper() float64 {
-	if c == ClampNegatives {
-		return math.Inf(1)
+	if c == "" {
+		c = DefaultClamp
 	}
-	return 1
+	if c == ClampPaper {
+		return 1
+	}
+	return math.Inf(1)
 }
 
 func (c CP) steps() int { return orDefault(c.Steps, DefaultSteps) }

@@ -13,6 +13,9 @@ const (
 	DefaultMicroBatch = 64
 	// DefaultCLRows is the most chain rows (image × chain) per CL model call.
 	DefaultCLRows = 256
+	// DefaultClamp is CP's clamp when none is given: only negatives are
+	// clipped (docs/sampler.md has the measurements that chose it).
+	DefaultClamp = ClampNegatives
 )
 
 func orDefault(v, def int) int {

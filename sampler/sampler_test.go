@@ -54,7 +54,7 @@ func TestCPMatchesThePythonReference(t *testing.T) {
 		}
 		for _, run := range fx.CP {
 			rp := &replay{t: t, k: fx.NumClasses, steps: run.Trace}
-			res, err := sampler.CP{Steps: run.Steps, MicroBatch: len(fx.Images)}.Run(context.Background(), rp, fx.Images)
+			res, err := sampler.CP{Steps: run.Steps, MicroBatch: len(fx.Images), Clamp: fixtureClamp(run)}.Run(context.Background(), rp, fx.Images)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,3 +396,5 @@ func TestAdaptiveStepsStopSettledImagesAndSaveCalls(t *testing.T) {
 	}
 	t.Logf("model rows: %d with settle 1e-3, %d without", calls, 3*64)
 }
+
+func fixtureClamp(r parity.CPRun) sampler.Clamp { return sampler.Clamp(parity.ClampOf(r)) }

@@ -126,7 +126,7 @@ var defaults = map[string]any{
 	"sampler.name":                   "auto",
 	"sampler.steps":                  0,
 	"sampler.force_steps":            false,
-	"sampler.clamp":                  string(sampler.ClampPaper),
+	"sampler.clamp":                  string(sampler.DefaultClamp),
 	"sampler.settle":                 0.0,
 	"sampler.chains":                 sampler.DefaultChains,
 	"sampler.micro_batch":            0,

@@ -30,7 +30,10 @@ type Call struct {
 
 // CPRun is the reference CP sampler at one step count.
 type CPRun struct {
-	Steps     int         `json:"steps"`
+	Steps int `json:"steps"`
+	// Clamp is the CP clamp the reference ran with; fixtures from before it
+	// was recorded ran with "paper".
+	Clamp     string      `json:"clamp"`
 	Posterior [][]float64 `json:"posterior"`
 	Trace     []Step      `json:"trace"`
 }
@@ -53,4 +56,13 @@ func Load(path string) (*Fixture, error) {
 		return nil, fmt.Errorf("parse parity fixture %q: %w", path, err)
 	}
 	return &f, nil
+}
+
+// ClampOf is the clamp a reference run used: fixtures from before the clamp
+// was recorded ran with "paper".
+func ClampOf(r CPRun) string {
+	if r.Clamp == "" {
+		return "paper"
+	}
+	return r.Clamp
 }

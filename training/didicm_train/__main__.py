@@ -13,6 +13,7 @@ from . import data as D
 from . import dicom
 from . import evaluate as E
 from . import export as X
+from . import samplers
 from .model import build
 from .train import load_dataset, train
 
@@ -161,7 +162,8 @@ def main(argv=None):
     e.add_argument("--classifier")
     e.add_argument("--limit", type=int, default=0, help="class-balanced test subset size (0: all)")
     e.add_argument("--cp-steps", type=int, nargs="*", default=[1, 2, 4, 8])
-    e.add_argument("--clamp", choices=["paper", "negatives"], default="paper", help="CP's clamp (docs/sampler.md)")
+    e.add_argument("--clamp", choices=["paper", "negatives"], default=samplers.DEFAULT_CLAMP,
+                   help="CP's clamp (docs/sampler.md)")
     e.add_argument("--cl-steps", type=int, default=2)
     e.add_argument("--cl-chains", type=int, default=16)
     e.add_argument("--batch", type=int, default=500)

@@ -40,7 +40,7 @@ def _batched(fn, images, batch):
 
 
 @torch.no_grad()
-def run(method, model, images, labels, k, steps=0, chains=0, batch=500, seed=0, clamp="paper"):
+def run(method, model, images, labels, k, steps=0, chains=0, batch=500, seed=0, clamp=samplers.DEFAULT_CLAMP):
     """Evaluates one method: "ce" (model is the classifier), "cp" (with
     clamp "paper" or "negatives") or "cl" (model is DiDiRN). Returns metrics
     plus nfe (model calls per image) and images_per_s."""

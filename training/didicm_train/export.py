@@ -64,9 +64,9 @@ def export(model, kind, path, meta):
 
 
 @torch.no_grad()
-def parity(model, kind, images, k, steps=(1, 2, 4), seed=0):
+def parity(model, kind, images, k, steps=(1, 2, 4), seed=0, clamp=samplers.DEFAULT_CLAMP):
     """Parity fixture: direct model calls on random labels and sigmas, and for
-    score models the CP posterior for each T with every call it made."""
+    score models the CP posterior for each T (with clamp) with every call it made."""
     g = torch.Generator().manual_seed(seed)
     b = images.shape[0]
     fx = {"format_version": FORMAT_VERSION, "kind": kind, "num_classes": k,
@@ -80,8 +80,8 @@ def parity(model, kind, images, k, steps=(1, 2, 4), seed=0):
     fx["cp"] = []
     for t in steps:
         trace = []
-        post = samplers.cp(samplers.model_scorer(model), images, k, t, trace=trace)
-        fx["cp"].append({"steps": t, "posterior": post.tolist(), "trace": trace})
+        post = samplers.cp(samplers.model_scorer(model), images, k, t, trace=trace, clamp=clamp)
+        fx["cp"].append({"steps": t, "clamp": clamp, "posterior": post.tolist(), "trace": trace})
     return fx
 
 

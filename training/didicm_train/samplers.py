@@ -48,7 +48,11 @@ def cp_step_rank1(p, q, h):
 CLAMPS = ("paper", "negatives")
 
 
-def _clamp(p, clamp="paper"):
+# DEFAULT_CLAMP is CP's clamp when none is given, as sampler.DefaultClamp in Go.
+DEFAULT_CLAMP = "negatives"
+
+
+def _clamp(p, clamp=DEFAULT_CLAMP):
     """Clamps p and renormalises: "paper" clips to [0, 1] as the paper's code
     does; "negatives" clips only below 0 (renormalising keeps p a
     distribution, and the upper clip loses the ranking when h is large)."""
@@ -56,7 +60,7 @@ def _clamp(p, clamp="paper"):
     return p / p.sum(dim=1, keepdim=True)
 
 
-def cp(scorer, images, k, steps, dense=False, trace=None, clamp="paper"):
+def cp(scorer, images, k, steps, dense=False, trace=None, clamp=DEFAULT_CLAMP):
     """DiDiCM-CP posterior [B, K]. trace, when a list, receives one dict per
     step with the labels, sigma and log-scores of that step's model call;
     clamp is "paper" or "negatives" (see _clamp)."""
