@@ -79,7 +79,7 @@ lint: ## gofmt, go vet and golangci-lint (.golangci.yml says why each check is o
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: model
-model: ## reproduce the shipped models and evaluation tables (~35 min on 2 cores)
+model: ## reproduce the shipped models and evaluation tables (14,000 steps: ~95 min on 2 cores, resumable)
 	training/scripts/make-models.sh
 
 .PHONY: fixtures

@@ -37,10 +37,10 @@ def shift(images, pixels, generator):
     padded = F.pad(images, (pixels,) * 4)
     dx = torch.randint(0, 2 * pixels + 1, (b,), generator=generator)
     dy = torch.randint(0, 2 * pixels + 1, (b,), generator=generator)
-    out = torch.empty_like(images)
-    for i in range(b):
-        out[i] = padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
-    return out
+    # Each image's h x w window at (dy, dx), gathered at once.
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+    return padded[torch.arange(b)[:, None, None, None], torch.arange(images.shape[1])[None, :, None, None], rows, cols]
 
 
 def _resume(path, cfg, model, opt, sched, g):

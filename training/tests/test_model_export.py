@@ -159,3 +159,14 @@ def test_native_resolution_and_stride_two_stem(tmp_path):
     cli.main(["evaluate", "--score", ck, "--limit", "20", "--cp-steps", "2", "--cl-chains", "2",
               "--out", str(tmp_path / "e.json")])
     assert len(json.load(open(str(tmp_path / "e.json")))["rows"]) == 2
+
+
+def test_shift_crops_each_image_at_its_own_offset():
+    from didicm_train.train import shift
+    x = torch.rand(5, 2, 6, 7)
+    got = shift(x, 2, torch.Generator().manual_seed(9))
+    g = torch.Generator().manual_seed(9)
+    dx, dy = torch.randint(0, 5, (5,), generator=g), torch.randint(0, 5, (5,), generator=g)
+    padded = torch.nn.functional.pad(x, (2,) * 4)
+    for i in range(5):
+        assert got[i].equal(padded[i, :, dy[i]:dy[i] + 6, dx[i]:dx[i] + 7])
