@@ -2,12 +2,13 @@
 # Prediction sets on the shipped models at 7 px: the 10,000 MNIST test digits
 # (written by the demo, with their labels), split in two seeded halves by
 # `didicm calibrate` (fit on one, measured on the other), APS at alpha 0.1,
-# 0.05 and 0.01, for DiDiCM (CP at the model's recommended T) and the CE
-# baseline. Prints the Markdown table of models/README.md.
-#   scripts/calibration-table.sh
+# 0.05 and 0.01, for DiDiCM (CP at T=STEPS, the model's recommended T) and
+# the CE baseline. Prints the Markdown table of models/README.md.
+#   STEPS=2 scripts/calibration-table.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/usr/bin/python3}
+STEPS=${STEPS:-2}
 make -s build build-demo >&2
 work=build/calibration
 rm -rf "$work"
@@ -26,12 +27,12 @@ echo "| model | α | coverage (held out) | mean set size | to review (set > 1) |
 echo "|---|---|---|---|---|---|---|"
 for m in didirn-mnist-7px-5pct ce-mnist-7px-5pct; do
   for a in 0.1 0.05 0.01; do
-    bin/didicm calibrate --model "models/$m.onnx" --labels "$work/labels.csv" --alpha "$a" \
+    bin/didicm calibrate --model "models/$m.onnx" --steps "$STEPS" --labels "$work/labels.csv" --alpha "$a" \
       --out "$work/$m-$a.json" "$work/archive" 2>/dev/null >&2
-    $PY - "$work/$m-$a.json" "$m" <<'PYEOF'
+    $PY - "$work/$m-$a.json" "$m" "$STEPS" <<'PYEOF'
 import json, sys
 c = json.load(open(sys.argv[1])); h = c["held_out"]
-name = "DiDiCM (CP, T=8)" if sys.argv[2].startswith("didirn") else "CE baseline"
+name = f"DiDiCM (CP, T={sys.argv[3]})" if sys.argv[2].startswith("didirn") else "CE baseline"
 print(f"| {name} | {c['alpha']} | {100*h['coverage']:.2f}% | {h['mean_set_size']:.2f} | {100*h['review']:.1f}% | "
       f"{100*h['accepted_error']:.2f}% | {c['temperature']:.3f} |")
 PYEOF

@@ -4,8 +4,10 @@
 # reachable). Steps:
 #   1. installs Debian's docker.io and debootstrap if missing, and builds the
 #      Compose v2 plugin from its Go module into .cache/compose (once);
-#   2. starts a private dockerd: its data root in build/compose/docker, its
-#      socket and state in /run/didicm-compose, stopped when this script ends;
+#   2. starts a private dockerd: its data root in /var/lib/didicm-compose
+#      (outside the repository: image layers hold Go trees that `go list ./...`
+#      would walk), its socket and state in /run/didicm-compose, stopped when
+#      this script ends;
 #   3. makes the base images once: a debootstrap minbase Debian 12 imported as
 #      didicm-local/debian:bookworm (with this machine's CA bundle, so builds
 #      reach the Go and npm registries through its proxy), and Node.js and Go
@@ -15,12 +17,14 @@
 #   5. writes a demo archive (didicm-demo demo --archive-only) and runs
 #      deploy/composetest, which brings the stack up and checks it
 #      (docs/operations.md, "The compose test").
-# Figures go to build/compose/result.json. `rm -rf build/compose` starts over.
+# Figures go to build/compose/result.json. Removing /var/lib/didicm-compose
+# (with no dockerd of ours running) starts over from debootstrap.
 #   IMAGES=10000 BATCH=40 STEPS=32 scripts/compose-test.sh   (the defaults)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 W=$ROOT/build/compose
+DATA=/var/lib/didicm-compose
 RUN=/run/didicm-compose # short: unix socket paths are limited to 108 bytes
 IMAGES=${IMAGES:-10000} BATCH=${BATCH:-40} STEPS=${STEPS:-32}
 COMPOSE_VERSION=v2.40.3
@@ -47,12 +51,12 @@ if ! "$plugin" version 2>/dev/null | grep -q "$COMPOSE_VERSION"; then
 fi
 
 # 2. A private Docker daemon.
-mkdir -p "$W/docker" "$RUN"
+mkdir -p "$W" "$DATA" "$RUN"
 if [ -e "$RUN/dockerd.pid" ] && kill -0 "$(cat "$RUN/dockerd.pid")" 2>/dev/null; then
   echo "compose-test: a private dockerd from an earlier run is still up (pid $(cat "$RUN/dockerd.pid")); stop it first" >&2
   exit 1
 fi
-dockerd --data-root "$W/docker" --exec-root "$RUN/exec" --pidfile "$RUN/dockerd.pid" \
+dockerd --data-root "$DATA" --exec-root "$RUN/exec" --pidfile "$RUN/dockerd.pid" \
   -H "unix://$RUN/docker.sock" >"$W/dockerd.log" 2>&1 &
 dockerd_pid=$!
 stop() {
@@ -69,6 +73,7 @@ if ! docker image inspect didicm-local/debian:bookworm >/dev/null 2>&1; then
   log "debootstrap --variant=minbase bookworm"
   rm -rf "$W/rootfs"
   debootstrap --variant=minbase bookworm "$W/rootfs" http://deb.debian.org/debian >"$W/debootstrap.log"
+  mkdir -p "$W/rootfs/usr/local/share/ca-certificates"
   cp /etc/ssl/certs/ca-certificates.crt "$W/rootfs/usr/local/share/ca-certificates/build-host.crt"
   tar -C "$W/rootfs" -c . | docker import -c 'CMD ["bash"]' - didicm-local/debian:bookworm >/dev/null
   rm -rf "$W/rootfs"
