@@ -68,7 +68,7 @@ bench-w2: $(ORT_LIB) ## W2 end to end: 1080p JPEGs, ResNet-18 DiDiRN 224 RGB K=1
 	scripts/bench-w2.sh
 
 .PHONY: compose-test
-compose-test: ## the compose stack for real: private dockerd, local images, a job with workers scaled and killed (docs/operations.md)
+compose-test: setup ## the compose stack for real: private dockerd, local images, a job with workers scaled and killed (docs/operations.md)
 	scripts/compose-test.sh
 
 .PHONY: lint
