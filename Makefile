@@ -47,11 +47,8 @@ test-go: $(ORT_LIB) dicom-corpus ## Go tests (a missing ONNX Runtime fails them;
 	$(GO) test -count=1 -tags demo -run Demo ./cmd/didicm
 
 .PHONY: fuzz
-fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; done
+fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME (scripts/fuzz.sh)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 .PHONY: bench
 bench: $(ORT_LIB) ## every benchmark, incl. end to end, scaling and a CPU profile of the job (~12 min; raw output in build/bench/, figures in docs/benchmarks.md)

@@ -40,12 +40,12 @@ func TestStepsFollowTheModelsRecommendationAndMinimum(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, r := range records(t, out) {
-		if r.Error == "" && r.Steps != 8 {
-			t.Fatalf("%s ran at T=%d; the model recommends 8", r.Key, r.Steps)
+		if r.Error == "" && r.Steps != 4 {
+			t.Fatalf("%s ran at T=%d; the model recommends 4", r.Key, r.Steps)
 		}
 	}
 	_, errs, code = run(t, "classify", "--model", shippedModel, "--steps", "1", dir)
-	if code != 2 || !strings.Contains(errs, "sampler.steps") || !strings.Contains(errs, "minimum of 4") {
+	if code != 2 || !strings.Contains(errs, "sampler.steps") || !strings.Contains(errs, "minimum of 2") {
 		t.Fatalf("T=1 below the minimum: exit %d, %q; want 2 naming sampler.steps", code, errs)
 	}
 	out, errs, code = run(t, "classify", "--model", shippedModel, "--steps", "1", "--force-steps", "--format", "jsonl", dir)
