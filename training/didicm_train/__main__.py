@@ -71,7 +71,8 @@ def cmd_evaluate(a):
         k = len(ck["classes"])
         for t in a.cp_steps:
             rows.append(E.run("cp", model, x, y, k, steps=t, batch=a.batch, clamp=a.clamp))
-        rows.append(E.run("cl", model, x, y, k, steps=a.cl_steps, chains=a.cl_chains, batch=a.batch, seed=a.seed))
+        if a.cl_chains > 0:
+            rows.append(E.run("cl", model, x, y, k, steps=a.cl_steps, chains=a.cl_chains, batch=a.batch, seed=a.seed))
     md = E.table(rows)
     print(md)
     if a.out:
@@ -165,7 +166,7 @@ def main(argv=None):
     e.add_argument("--clamp", choices=["paper", "negatives"], default=samplers.DEFAULT_CLAMP,
                    help="CP's clamp (docs/sampler.md)")
     e.add_argument("--cl-steps", type=int, default=2)
-    e.add_argument("--cl-chains", type=int, default=16)
+    e.add_argument("--cl-chains", type=int, default=16, help="CL's chains N (0: no CL row)")
     e.add_argument("--batch", type=int, default=500)
     e.add_argument("--threads", type=int, default=0)
     e.add_argument("--seed", type=int, default=0)
