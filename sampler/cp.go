@@ -172,12 +172,13 @@ func maxChange(a, b []float64) float64 {
 	return m
 }
 
-// step is normalizedColumn followed by StepRankOne, fused into four passes
-// over K with one exp and one division per class (the sampler's cost at large
-// K): with e_i = exp(l_i − max l), S = Σe and q_i = e_i/S it uses
-// q_i·W = e_i·Σ(p/e) and p_i/q_i = S·p_i/e_i. It returns the argmin of the new
-// p (the next step's label) and false where StepRankOne would. The two forms
-// agree to rounding (TestFusedStepEqualsColumnThenRankOne).
+// step is steps 3-5 of CP (docs/sampler.md: q = softmax of l, StepRankOne,
+// the clamp) and the next step's argmin, fused into four passes over K with
+// one exp and one division per class (the sampler's cost at large K): with
+// e_i = exp(l_i − max l), S = Σe and q_i = e_i/S it uses q_i·W = e_i·Σ(p/e)
+// and p_i/q_i = S·p_i/e_i. It returns the argmin of the new p and false where
+// StepRankOne would. The two forms agree to rounding
+// (TestFusedStepEqualsColumnThenRankOne).
 func (w *cpWork) step(p []float64, l []float32, j int, h float64, clamp Clamp) (int, bool) {
 	e, inv := w.e[:len(p)], w.inv[:len(p)]
 	m := 0.0 // l_j = 0 takes part in the max
@@ -227,33 +228,6 @@ func (w *cpWork) step(p []float64, l []float32, j int, h float64, clamp Clamp) (
 		}
 	}
 	return lo, true
-}
-
-// normalizedColumn turns log-scores l (conditioned on label j) into
-// q = exp(l)/Σexp(l) with l_j = 0. It reports false on NaN.
-func normalizedColumn(l []float32, j int, q []float64) bool {
-	m := 0.0 // l_j = 0 takes part in the max
-	for i, v := range l {
-		x := float64(v)
-		if i == j {
-			x = 0
-		}
-		if math.IsNaN(x) {
-			return false
-		}
-		x = max(-LogScoreLimit, min(LogScoreLimit, x))
-		q[i] = x
-		m = max(m, x)
-	}
-	var sum float64
-	for i := range q {
-		q[i] = math.Exp(q[i] - m)
-		sum += q[i]
-	}
-	for i := range q {
-		q[i] /= sum
-	}
-	return true
 }
 
 // StepRankOne applies one CP update in place in O(K):
@@ -320,14 +294,4 @@ func StepDense(p, q []float64, h float64, clamp Clamp) bool {
 		p[i] = next[i] / sum
 	}
 	return true
-}
-
-func argmin(p []float64) int {
-	j := 0
-	for i, v := range p {
-		if v < p[j] {
-			j = i
-		}
-	}
-	return j
 }

@@ -122,3 +122,42 @@ func itoa(k int) string {
 	}
 	return "1e3"
 }
+
+// normalizedColumn is step 3 of the CP definition (docs/sampler.md), the
+// oracle of the fused step: it turns log-scores l (conditioned on label j) into
+// q = exp(l)/Σexp(l) with l_j = 0. It reports false on NaN.
+func normalizedColumn(l []float32, j int, q []float64) bool {
+	m := 0.0 // l_j = 0 takes part in the max
+	for i, v := range l {
+		x := float64(v)
+		if i == j {
+			x = 0
+		}
+		if math.IsNaN(x) {
+			return false
+		}
+		x = max(-LogScoreLimit, min(LogScoreLimit, x))
+		q[i] = x
+		m = max(m, x)
+	}
+	var sum float64
+	for i := range q {
+		q[i] = math.Exp(q[i] - m)
+		sum += q[i]
+	}
+	for i := range q {
+		q[i] /= sum
+	}
+	return true
+}
+
+// argmin is the lowest index of the smallest entry.
+func argmin(p []float64) int {
+	j := 0
+	for i, v := range p {
+		if v < p[j] {
+			j = i
+		}
+	}
+	return j
+}

@@ -2,7 +2,9 @@
 // and for trying didicm out on a machine that cannot pull an S3 server image
 // (docker-compose.local.yml). Buckets are subfolders of -root/buckets and are
 // created on first write; object metadata lives in -root/meta. It does not
-// check credentials: run it only on a private network.
+// check credentials and trusts its clients' request sizes (gofakes3 reads XML
+// request bodies whole): run it only on a private network, as the compose
+// override does.
 package main
 
 import (
