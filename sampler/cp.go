@@ -87,7 +87,7 @@ type cpWork struct {
 	labels []int64
 	sigmas []float32
 	out    []float32
-	e, inv []float64
+	e, inv []float64 // the kernel's e^{l} and e^{−l}
 }
 
 func newCPWork(k, n int) *cpWork {
@@ -98,8 +98,10 @@ func newCPWork(k, n int) *cpWork {
 func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, res []Result) error {
 	n, k, steps := len(images), w.k, c.steps()
 	post := make([]float64, n*k) // one allocation for the batch's posteriors
+	totals := make([]float64, n) // each unnormalised posterior's sum (step)
 	active := make([]int, n)     // images still running, in order
 	for b := range n {
+		totals[b] = 1
 		p := post[b*k : (b+1)*k]
 		for i := range p {
 			p[i] = 1 / float64(k)
@@ -139,17 +141,17 @@ func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, re
 		still := active[:0]
 		for a, b := range active {
 			res[b].NFE++
-			p := res[b].Posterior
+			p, was := res[b].Posterior, totals[b]
 			if before != nil {
 				copy(before, p)
 			}
-			j, ok := w.step(p, w.out[a*k:(a+1)*k], int(w.labels[a]), h, c.Clamp)
+			j, total, ok := w.step(p, w.out[a*k:(a+1)*k], int(w.labels[a]), h, was, c.Clamp)
 			if !ok {
 				res[b] = Result{Err: ErrNonFinite, NFE: res[b].NFE, Agreement: math.NaN()}
 				continue
 			}
-			next[b] = j
-			if before == nil || maxChange(before, p) > c.Settle {
+			next[b], totals[b] = j, total
+			if before == nil || maxChange(before, was, p, total) > c.Settle {
 				still = append(still, b)
 			}
 		}
@@ -157,77 +159,60 @@ func (w *cpWork) run(ctx context.Context, s Scorer, images [][]float32, c CP, re
 	}
 	for b := range res {
 		if res[b].Err == nil {
+			p := res[b].Posterior
+			for i := range p {
+				p[i] /= totals[b]
+			}
 			res[b].Summarize()
 		}
 	}
 	return nil
 }
 
-// maxChange is the largest |a_i − b_i|.
-func maxChange(a, b []float64) float64 {
+// maxChange is the largest |a_i/ta − b_i/tb|: the change between two
+// unnormalised posteriors with sums ta and tb.
+func maxChange(a []float64, ta float64, b []float64, tb float64) float64 {
 	var m float64
 	for i := range a {
-		m = max(m, math.Abs(a[i]-b[i]))
+		m = max(m, math.Abs(a[i]/ta-b[i]/tb))
 	}
 	return m
 }
 
 // step is steps 3-5 of CP (docs/sampler.md: q = softmax of l, StepRankOne,
-// the clamp) and the next step's argmin, fused into four passes over K with
-// one exp and one division per class (the sampler's cost at large K): with
-// e_i = exp(l_i − max l), S = Σe and q_i = e_i/S it uses q_i·W = e_i·Σ(p/e)
-// and p_i/q_i = S·p_i/e_i. It returns the argmin of the new p and false where
-// StepRankOne would. The two forms agree to rounding
+// the clamp) and the next step's argmin, in the kernel's two passes over K.
+// p is kept unnormalised between steps: its sum total stands for the
+// division, which the update commutes with (it is linear in p, and the
+// paper clamp's bound 1 becomes total), and the caller divides once at the
+// end. With e_i = e^{l_i} (no shift: clamped log-scores stay inside float64),
+// S = Σe and q_i = e_i/S, it uses q_i·W = e_i·Σ(p/e) and p_i/q_i = S·p_i/e_i.
+// It overwrites l_j with 0 and returns the argmin of the new p, its sum, and
+// false where StepRankOne would fail. The two forms agree to rounding
 // (TestFusedStepEqualsColumnThenRankOne).
-func (w *cpWork) step(p []float64, l []float32, j int, h float64, clamp Clamp) (int, bool) {
+func (w *cpWork) step(p []float64, l []float32, j int, h, total float64, clamp Clamp) (int, float64, bool) {
 	e, inv := w.e[:len(p)], w.inv[:len(p)]
-	m := 0.0 // l_j = 0 takes part in the max
-	for i, v := range l {
-		x := float64(v)
-		if i == j {
-			x = 0
+	l[j] = 0
+	s, wsum, ok := kernel.Columns(l, p, e, inv)
+	if !ok {
+		return 0, 0, false
+	}
+	top := math.Inf(1)
+	if clamp.upper() == 1 {
+		top = total
+	}
+	lo, next := kernel.Update(p, e, inv, h/float64(len(p)), s, wsum, top)
+	if !(next > 0) || math.IsInf(next, 0) {
+		return 0, 0, false
+	}
+	// One step can scale the sum by up to ~1e46 (h ≈ 10³, e^{±50} ratios);
+	// far from both ends of float64 it is divided out.
+	if next > 0x1p128 || next < 0x1p-128 {
+		for i := range p {
+			p[i] /= next
 		}
-		// Branches, not min and max: those also order ±0 and NaN, and cost
-		// twice as much here.
-		if x > LogScoreLimit {
-			x = LogScoreLimit
-		} else if x < -LogScoreLimit {
-			x = -LogScoreLimit
-		} else if x != x { // NaN
-			return 0, false
-		}
-		e[i] = x
-		if x > m {
-			m = x
-		}
+		next = 1
 	}
-	var sum, wsum float64 // S and Σ p/e
-	for i := range e {
-		x := expNonPositive(e[i] - m)
-		r := 1 / x
-		e[i], inv[i] = x, r
-		sum += x
-		wsum += p[i] * r
-	}
-	top, c := clamp.upper(), h/float64(len(p))
-	var total float64
-	for i := range p {
-		v := p[i] + c*(e[i]*wsum-sum*p[i]*inv[i])
-		v = max(0, min(top, v)) // branch-free: whether v < 0 cannot be predicted
-		p[i] = v
-		total += v
-	}
-	if !(total > 0) || math.IsInf(total, 0) {
-		return 0, false
-	}
-	lo := 0
-	for i := range p {
-		p[i] /= total
-		if p[i] < p[lo] {
-			lo = i
-		}
-	}
-	return lo, true
+	return lo, next, true
 }
 
 // StepRankOne applies one CP update in place in O(K):

@@ -40,17 +40,14 @@ type Result struct {
 func (r *Result) Summarize() {
 	p := r.Posterior
 	top, second := -1, -1
-	var h float64
 	for i, v := range p {
 		if top < 0 || v > p[top] {
 			top, second = i, top
 		} else if second < 0 || v > p[second] {
 			second = i
 		}
-		if v > 0 {
-			h -= v * math.Log(v)
-		}
 	}
+	h := kernel.Entropy(p)
 	r.Class, r.MaxProb, r.Entropy = top, p[top], h
 	r.Margin = p[top]
 	if second >= 0 {

@@ -26,6 +26,8 @@ import (
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/plan"
+	"github.com/didicm/didicm/sampler"
+	"github.com/didicm/didicm/sampler/cpsimd"
 	"github.com/didicm/didicm/storage"
 	"github.com/didicm/didicm/workers"
 )
@@ -51,7 +53,8 @@ import (
 // Environment: DIDICM_BENCH_IMAGES (16384), DIDICM_BENCH_BATCH (256),
 // DIDICM_BENCH_CONCURRENCY and DIDICM_BENCH_THREADS (0: the worker's
 // choice), DIDICM_BENCH_SPIN (on|off), DIDICM_BENCH_STEPS (2,8: a list),
-// DIDICM_BENCH_TRACE (a file for the worker's debug log),
+// DIDICM_BENCH_TRACE (a file for the worker's debug log), DIDICM_BENCH_KERNEL
+// (go: the sampler's Go kernel instead of cpsimd's, as without AVX2),
 // DIDICM_BENCH_PERF_FIFOS (see perfControl), and for the realistic workload
 // (W2, scripts/bench-w2.sh): DIDICM_BENCH_MODEL (another score model),
 // DIDICM_BENCH_FRAMES (a folder of JPEG frames, repeated as plain files up
@@ -61,6 +64,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 	if jpegturbo.Available {
 		imaging.SetJPEGDecoder(jpegturbo.Decode, jpegturbo.Scale)
 		defer imaging.SetJPEGDecoder(nil, nil)
+	}
+	if cpsimd.Available && os.Getenv("DIDICM_BENCH_KERNEL") != "go" {
+		sampler.SetKernel(cpsimd.Kernel)
+		defer sampler.SetKernel(nil)
 	}
 	par := workers.ChooseParallelism("cpu", runtime.GOMAXPROCS(0), envInt("DIDICM_BENCH_CONCURRENCY", 0),
 		envInt("DIDICM_BENCH_THREADS", 0))

@@ -7,6 +7,8 @@ import (
 	"github.com/didicm/didicm/imaging/dicom/jpeg2000"
 	"github.com/didicm/didicm/imaging/dicom/jpegls"
 	"github.com/didicm/didicm/imaging/jpegturbo"
+	"github.com/didicm/didicm/sampler"
+	"github.com/didicm/didicm/sampler/cpsimd"
 )
 
 // The cgo codecs, installed where the build has them (cgo; JPEG also
@@ -14,8 +16,12 @@ import (
 // scale, DICOM JPEG-LS through CharLS, JPEG 2000 through OpenJPEG and
 // 12-bit JPEG Extended through GDCM's IJG libjpeg builds.
 // Without them JPEG falls back to image/jpeg and those DICOM syntaxes are
-// error records (unsupported_transfer_syntax).
+// error records (unsupported_transfer_syntax). Also the sampler's vectorised
+// kernel (AVX2 and FMA, checked at start-up; sampler.GoKernel otherwise).
 func init() {
+	if cpsimd.Available {
+		sampler.SetKernel(cpsimd.Kernel)
+	}
 	if jpegturbo.Available {
 		imaging.SetJPEGDecoder(jpegturbo.Decode, jpegturbo.Scale)
 	}
