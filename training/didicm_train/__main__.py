@@ -70,7 +70,8 @@ def cmd_evaluate(a):
         x, y = _test_set(ck, a.limit)
         k = len(ck["classes"])
         for t in a.cp_steps:
-            rows.append(E.run("cp", model, x, y, k, steps=t, batch=a.batch, clamp=a.clamp))
+            rows.append(E.run("cp", model, x, y, k, steps=t, batch=a.batch, clamp=a.clamp,
+                              readout=a.readout))
         if a.cl_chains > 0:
             rows.append(E.run("cl", model, x, y, k, steps=a.cl_steps, chains=a.cl_chains, batch=a.batch, seed=a.seed))
     md = E.table(rows)
@@ -163,8 +164,10 @@ def main(argv=None):
     e.add_argument("--classifier")
     e.add_argument("--limit", type=int, default=0, help="class-balanced test subset size (0: all)")
     e.add_argument("--cp-steps", type=int, nargs="*", default=[1, 2, 4, 8])
-    e.add_argument("--clamp", choices=["paper", "negatives"], default=samplers.DEFAULT_CLAMP,
+    e.add_argument("--clamp", choices=list(samplers.CLAMPS), default=samplers.DEFAULT_CLAMP,
                    help="CP's clamp (docs/sampler.md)")
+    e.add_argument("--readout", choices=list(samplers.READOUTS), default=samplers.DEFAULT_READOUT,
+                   help="CP's readout: p after the last step, or the last step's model column (docs/sampler.md)")
     e.add_argument("--cl-steps", type=int, default=2)
     e.add_argument("--cl-chains", type=int, default=16, help="CL's chains N (0: no CL row)")
     e.add_argument("--batch", type=int, default=500)

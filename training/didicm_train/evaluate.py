@@ -40,16 +40,18 @@ def _batched(fn, images, batch):
 
 
 @torch.no_grad()
-def run(method, model, images, labels, k, steps=0, chains=0, batch=500, seed=0, clamp=samplers.DEFAULT_CLAMP):
+def run(method, model, images, labels, k, steps=0, chains=0, batch=500, seed=0, clamp=samplers.DEFAULT_CLAMP,
+        readout=samplers.DEFAULT_READOUT):
     """Evaluates one method: "ce" (model is the classifier), "cp" (with
-    clamp "paper" or "negatives") or "cl" (model is DiDiRN). Returns metrics
+    clamp "paper" or "negatives", readout "final" or "denoise") or "cl"
+    (model is DiDiRN). Returns metrics
     plus nfe (model calls per image) and images_per_s."""
     g = torch.Generator().manual_seed(seed)
     scorer = samplers.model_scorer(model) if method != "ce" else None
     if method == "ce":
         fn, nfe = (lambda x: torch.softmax(model(x).double(), dim=1)), 1
     elif method == "cp":
-        fn, nfe = (lambda x: samplers.cp(scorer, x, k, steps, clamp=clamp)), steps
+        fn, nfe = (lambda x: samplers.cp(scorer, x, k, steps, clamp=clamp, readout=readout)), steps
     elif method == "cl":
         fn, nfe = (lambda x: samplers.cl(scorer, x, k, steps, chains, g)), steps * chains
     else:
@@ -59,6 +61,8 @@ def run(method, model, images, labels, k, steps=0, chains=0, batch=500, seed=0, 
     wall = time.time() - start
     out = metrics(post, labels)
     out.update(method=method, steps=steps, chains=chains, nfe=nfe, images_per_s=len(images) / wall)
+    if method == "cp":
+        out.update(clamp=clamp, readout=readout)
     return out
 
 

@@ -60,10 +60,18 @@ def _clamp(p, clamp=DEFAULT_CLAMP):
     return p / p.sum(dim=1, keepdim=True)
 
 
-def cp(scorer, images, k, steps, dense=False, trace=None, clamp=DEFAULT_CLAMP):
+READOUTS = ("final", "denoise")
+
+# DEFAULT_READOUT is CP's readout when none is given, as sampler.DefaultReadout in Go.
+DEFAULT_READOUT = "final"
+
+
+def cp(scorer, images, k, steps, dense=False, trace=None, clamp=DEFAULT_CLAMP, readout=DEFAULT_READOUT):
     """DiDiCM-CP posterior [B, K]. trace, when a list, receives one dict per
     step with the labels, sigma and log-scores of that step's model call;
-    clamp is "paper" or "negatives" (see _clamp)."""
+    clamp is "paper" or "negatives" (see _clamp). readout "final" returns p
+    after the last update; "denoise" returns the last step's normalised model
+    column q (the model's own estimate of p at the last time), same calls."""
     b = images.shape[0]
     p = torch.full((b, k), 1.0 / k, dtype=torch.float64)
     ts, dt = times(steps)
@@ -75,7 +83,7 @@ def cp(scorer, images, k, steps, dense=False, trace=None, clamp=DEFAULT_CLAMP):
             trace.append({"label": j.tolist(), "sigma": float(torch.tensor(sig, dtype=torch.float32)),
                           "log_score": l.tolist()})
         p = _clamp(cp_step_dense(p, q, h) if dense else cp_step_rank1(p, q, h), clamp)
-    return p
+    return q if readout == "denoise" else p
 
 
 def cl(scorer, images, k, steps, chains, generator):

@@ -114,6 +114,17 @@ def test_cp_with_exact_scores_recovers_the_posterior():
     assert got[0].tolist() == pytest.approx(p0[0].tolist(), abs=0.03)
 
 
+def test_cp_denoise_readout_is_the_last_calls_normalised_column():
+    p0 = torch.tensor([[0.1, 0.6, 0.3], [0.5, 0.25, 0.25]], dtype=torch.float64)
+    trace = []
+    got = s.cp(_exact_scorer(p0), torch.zeros(2, 1, 2, 2), 3, 2, trace=trace, readout="denoise")
+    last = torch.exp(torch.tensor(trace[-1]["log_score"], dtype=torch.float64))
+    assert torch.allclose(got, last / last.sum(dim=1, keepdim=True), atol=1e-12)
+    # Exact scores at the last time (t = 1e-5) are the posterior itself, to 1e-4.
+    assert torch.allclose(got, p0, atol=1e-4)
+    assert not torch.allclose(got, s.cp(_exact_scorer(p0), torch.zeros(2, 1, 2, 2), 3, 2), atol=1e-6)
+
+
 def test_cp_records_every_call_with_argmin_column():
     trace = []
     p0 = torch.tensor([[0.1, 0.6, 0.3]], dtype=torch.float64)
