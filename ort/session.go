@@ -1,6 +1,7 @@
 package ort
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,13 +34,21 @@ type Config struct {
 	// ("on"), or sleep ("off"), so that decoding between calls gets the CPU.
 	// Empty means ONNX Runtime's default (on).
 	Spin string
-	// Memory is how ONNX Runtime allocates on the CPU: "arena" (its
-	// default: a growing arena, and one block per input shape laid out in
-	// advance), "no-pattern" (the arena without the per-shape blocks) or
-	// "malloc" (no arena). Empty means arena. docs/benchmarks.md has what
-	// each costs in speed and memory.
+	// Memory is how ONNX Runtime allocates on the CPU: "malloc" (no arena:
+	// each tensor from glibc, whose mmap threshold is then pinned at
+	// 128 KiB, so memory follows the call in progress and grows linearly
+	// with its rows, as the planner assumes), "arena" (ONNX Runtime's own
+	// default: an arena grown by powers of two and never shrunk, plus one
+	// block per input shape laid out in advance) or "no-pattern" (the arena
+	// without those blocks). Empty means DefaultMemory. docs/benchmarks.md
+	// has what each costs in speed and memory.
 	Memory string
 }
+
+// DefaultMemory is Config.Memory's default: as fast as the arena within
+// the benchmark's noise, 0.6× its memory per image at K=10⁵, and the only
+// setting under which the planner's prediction holds (docs/benchmarks.md).
+const DefaultMemory = "malloc"
 
 // Model is a loaded DiDiRN score model or baseline classifier. Its methods
 // are safe for concurrent use: ONNX Runtime's Run is, and each call has its
@@ -50,6 +59,8 @@ type Model struct {
 	path, sha256, provider string
 	// libraryVersion is the ONNX Runtime version.
 	libraryVersion string
+	// memory is Config.Memory, the default filled in.
+	memory string
 
 	session *ortgo.DynamicAdvancedSession
 	once    sync.Once
@@ -93,7 +104,8 @@ func Open(path string, cfg Config, log *slog.Logger) (*Model, error) {
 	}
 	log.Info("model loaded", "path", path, "kind", meta.Kind, "classes", meta.NumClasses(), "provider", provider,
 		"input", fmt.Sprintf("%dx%dx%d", meta.Channels, meta.Height, meta.Width))
-	return &Model{meta: meta, path: path, sha256: sum, provider: provider, libraryVersion: ver, session: sess}, nil
+	return &Model{meta: meta, path: path, sha256: sum, provider: provider, libraryVersion: ver, session: sess,
+		memory: cmp.Or(cfg.Memory, DefaultMemory)}, nil
 }
 
 func sessionOptions(cfg Config, log *slog.Logger) (*ortgo.SessionOptions, string, error) {
@@ -126,12 +138,13 @@ func sessionOptions(cfg Config, log *slog.Logger) (*ortgo.SessionOptions, string
 	default:
 		return fail(fmt.Errorf("spin %q: want on or off", cfg.Spin))
 	}
-	switch cfg.Memory {
-	case "", "arena":
+	switch cmp.Or(cfg.Memory, DefaultMemory) {
+	case "arena":
 	case "malloc":
 		if err := opts.SetCpuMemArena(false); err != nil {
 			return fail(err)
 		}
+		fixMmapThreshold()
 	case "no-pattern":
 		if err := opts.SetMemPattern(false); err != nil {
 			return fail(err)

@@ -55,6 +55,7 @@ import (
 // choice), DIDICM_BENCH_SPIN (on|off), DIDICM_BENCH_STEPS (2,8: a list),
 // DIDICM_BENCH_TRACE (a file for the worker's debug log), DIDICM_BENCH_KERNEL
 // (go: the sampler's Go kernel instead of cpsimd's, as without AVX2),
+// DIDICM_BENCH_MEMORY (ort.Config.Memory),
 // DIDICM_BENCH_PERF_FIFOS (see perfControl), and for the realistic workload
 // (W2, scripts/bench-w2.sh): DIDICM_BENCH_MODEL (another score model),
 // DIDICM_BENCH_FRAMES (a folder of JPEG frames, repeated as plain files up
@@ -128,6 +129,7 @@ func openBench(b *testing.B, cfg ort.Config) *ort.Model {
 	if path == "" {
 		path = "../models/didirn-mnist-7px-5pct.onnx"
 	}
+	cfg.Memory = os.Getenv("DIDICM_BENCH_MEMORY")
 	m, err := ort.Open(path, cfg, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -83,6 +83,7 @@ type RuntimeConfig struct {
 	InterOpThreads    int    `mapstructure:"inter_op_threads"`
 	GraphOptimization string `mapstructure:"graph_optimization"`
 	Spin              string `mapstructure:"spin"`
+	Memory            string `mapstructure:"memory"`
 }
 
 // SamplerConfig chooses the reverse process.
@@ -123,6 +124,7 @@ var defaults = map[string]any{
 	"onnxruntime.inter_op_threads":   0,
 	"onnxruntime.graph_optimization": "all",
 	"onnxruntime.spin":               "on",
+	"onnxruntime.memory":             ort.DefaultMemory,
 	"sampler.name":                   "auto",
 	"sampler.steps":                  0,
 	"sampler.force_steps":            false,
@@ -239,6 +241,7 @@ func (c *Config) validate() error {
 		oneOf("onnxruntime.provider", c.ONNXRuntime.Provider, "cpu", "cuda"),
 		oneOf("onnxruntime.graph_optimization", c.ONNXRuntime.GraphOptimization, "disable", "basic", "extended", "all"),
 		oneOf("onnxruntime.spin", c.ONNXRuntime.Spin, "on", "off"),
+		oneOf("onnxruntime.memory", c.ONNXRuntime.Memory, "malloc", "arena", "no-pattern"),
 		oneOf("sampler.name", c.Sampler.Name, "auto", "cp", "cl"),
 		oneOf("sampler.clamp", c.Sampler.Clamp, string(sampler.ClampPaper), string(sampler.ClampNegatives)),
 		floatIn("sampler.settle", c.Sampler.Settle, 0, 0.999),
@@ -318,7 +321,8 @@ func size(s string) int64 {
 func (c *Config) runtime() ort.Config {
 	r := c.ONNXRuntime
 	return ort.Config{LibraryPath: r.Library, Provider: r.Provider, DeviceID: r.DeviceID, AllowCPUFallback: r.AllowCPUFallback,
-		IntraOpThreads: r.IntraOpThreads, InterOpThreads: r.InterOpThreads, GraphOptimization: r.GraphOptimization, Spin: r.Spin}
+		IntraOpThreads: r.IntraOpThreads, InterOpThreads: r.InterOpThreads, GraphOptimization: r.GraphOptimization, Spin: r.Spin,
+		Memory: r.Memory}
 }
 
 // limits are the decoding limits with a decode budget of their own: call it
