@@ -11,6 +11,9 @@ import (
 	"github.com/didicm/didicm/sampler/cpsimd"
 )
 
+// samplerKernel names the sampler's kernel, for the worker's start-up log.
+var samplerKernel = "go"
+
 // The cgo codecs, installed where the build has them (cgo; JPEG also
 // without -tags noturbo): JPEG files through libjpeg-turbo at the model's
 // scale, DICOM JPEG-LS through CharLS, JPEG 2000 through OpenJPEG and
@@ -21,6 +24,7 @@ import (
 func init() {
 	if cpsimd.Available {
 		sampler.SetKernel(cpsimd.Kernel)
+		samplerKernel = "avx2-fma"
 	}
 	if jpegturbo.Available {
 		imaging.SetJPEGDecoder(jpegturbo.Decode, jpegturbo.Scale)

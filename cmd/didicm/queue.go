@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -178,7 +179,8 @@ func (a *app) runWorker(ctx context.Context, cfg *Config, opt asynq.RedisConnOpt
 	rt.IntraOpThreads = par.IntraOpThreads
 	gc := setGCPercent(cfg.Worker.GCPercent)
 	a.log.Info("worker parallelism", "batches_in_flight", par.Concurrency, "intra_op_threads", par.IntraOpThreads,
-		"cores", runtime.GOMAXPROCS(0), "why", par.Reason, "gc_percent", gc)
+		"cores", runtime.GOMAXPROCS(0), "why", par.Reason, "gc_percent", gc, "sampler_kernel", samplerKernel,
+		"onnxruntime_memory", cmp.Or(rt.Memory, ort.DefaultMemory))
 	path, err := cfg.modelPath()
 	if err != nil {
 		return err
