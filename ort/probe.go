@@ -14,10 +14,9 @@ import (
 // row: the growth of the process's peak resident memory between a call of 4
 // and a call of 36 rows, divided by 32; without an arena, the median of
 // three such pairs (one pair moves by ±15% at K=10⁵, docs/benchmarks.md).
-// The Go side of a call (its images,
-// its scores, the pooled input copy) is allocated before either, so only
-// ONNX Runtime's part is measured: the planner counts the Go side itself
-// (plan.Costs). Linux only (it resets the peak through /proc/self/clear_refs);
+// The Go side of a call (its images, its scores, the pooled input copy) is
+// allocated before either, so only ONNX Runtime's part is measured: the
+// planner counts the Go side itself (plan.Costs). Linux only (it resets the peak through /proc/self/clear_refs);
 // elsewhere it returns an error and callers use a default.
 func (m *Model) ProbeActivation(ctx context.Context) (int64, error) {
 	const lo, hi = 4, 36

@@ -45,9 +45,10 @@ type Config struct {
 	Memory string
 }
 
-// DefaultMemory is Config.Memory's default: as fast as the arena within
-// the benchmark's noise, 0.6× its memory per image at K=10⁵, and the only
-// setting under which the planner's prediction holds (docs/benchmarks.md).
+// DefaultMemory is Config.Memory's default: about half the arena's memory
+// per image, and the only setting under which the planner's prediction
+// holds, for 9-13% fewer images/s end to end on a CPU worker
+// (docs/benchmarks.md).
 const DefaultMemory = "malloc"
 
 // Model is a loaded DiDiRN score model or baseline classifier. Its methods
