@@ -3,12 +3,15 @@
 # on fresh MNIST test digits at the models' degradation (the demo's archive,
 # with its labels): the CE baseline, then DiDiCM (CP) at each T and clamp.
 # Prints the Markdown table of models/README.md ("through didicm classify").
-#   scripts/classify-eval.sh [IMAGES] [STEPS...]     # default 10000, T = 1 2 4 8
+# DIDIRN names another DiDiRN (an export of a control run, say); CE stays the
+# shipped baseline.
+#   [DIDIRN=path.onnx] scripts/classify-eval.sh [IMAGES] [STEPS...]     # default 10000, T = 1 2 4 8
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/usr/bin/python3}
 IMAGES=${1:-10000}; shift || true
 STEPS=${*:-1 2 4 8}
+DIDIRN=${DIDIRN:-models/didirn-mnist-7px-5pct.onnx}
 make -s build build-demo >&2
 work=build/classify-eval
 rm -rf "$work" # ours: made by the previous run
@@ -38,6 +41,6 @@ echo "|---|---|---|---|"
 score "CE baseline" --model models/ce-mnist-7px-5pct.onnx
 for clamp in paper negatives; do
   for t in $STEPS; do
-    score "DiDiCM, CP T=$t, clamp $clamp" --model models/didirn-mnist-7px-5pct.onnx --sampler cp --steps "$t" --force-steps --clamp "$clamp"
+    score "DiDiCM, CP T=$t, clamp $clamp" --model "$DIDIRN" --sampler cp --steps "$t" --force-steps --clamp "$clamp"
   done
 done
