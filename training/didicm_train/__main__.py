@@ -14,7 +14,7 @@ from . import dicom
 from . import evaluate as E
 from . import export as X
 from . import samplers
-from .model import build
+from .model import GN_MIN_CHANNELS, build
 from .train import load_dataset, train
 
 
@@ -27,7 +27,8 @@ def _load(path):
     ck = torch.load(path, map_location="cpu")
     cfg = ck["cfg"]
     # Checkpoints from before gn_min_channels was recorded used one channel per group.
-    model = build(cfg["kind"], cfg["layout"], ck["shape"][0], len(ck["classes"]), cfg.get("gn_min_channels", 1))
+    model = build(cfg["kind"], cfg["layout"], ck["shape"][0], len(ck["classes"]), cfg.get("gn_min_channels", 1),
+                  cfg.get("blind_stages", 0))
     model.load_state_dict(ck["state"])
     return model.eval(), ck
 
@@ -37,6 +38,8 @@ def cmd_train(a):
     cfg = {"kind": a.kind, "layout": a.layout, "data": a.data, "resolution": a.resolution, "fraction": a.fraction,
            "steps": a.steps, "batch": a.batch, "lr": a.lr, "seed": a.seed, "shift": a.shift, "mean": mean, "std": std,
            "weight_decay": a.weight_decay, "intensity": a.intensity, "gn_min_channels": a.gn_min_channels}
+    if a.blind_stages:
+        cfg["blind_stages"] = a.blind_stages
     if a.native:
         cfg["native"] = True
     torch.set_num_threads(a.threads) if a.threads else None
@@ -147,8 +150,10 @@ def main(argv=None):
     t.add_argument("--mean", type=float, nargs="*")
     t.add_argument("--std", type=float, nargs="*")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--gn-min-channels", type=int, default=2,
+    t.add_argument("--gn-min-channels", type=int, default=GN_MIN_CHANNELS,
                    help="DiDiRN: least channels per GroupNorm group (1 erases the conditioning; see model.py)")
+    t.add_argument("--blind-stages", type=int, default=0,
+                   help="DiDiRN: leave the label and sigma out of the first N stages (a control; see model.py)")
     t.add_argument("--intensity", type=dicom.parse_intensity, default=json.dumps(dicom.DEFAULT_INTENSITY),
                    help='DICOM intensity transform, JSON: {"kind": "minmax"}, {"kind": "file_window"} or '
                         '{"kind": "window", "center": C, "width": W}')

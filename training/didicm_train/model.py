@@ -24,6 +24,7 @@ LAYOUTS = {
 }
 
 EMB_DIM = 256  # sinusoidal embedding of sigma
+GN_MIN_CHANNELS = 2  # DiDiRN's default least channels per GroupNorm group (docs/training.md)
 COND_DIM = 128  # conditioning vector C
 
 
@@ -40,15 +41,18 @@ def _groups(channels, min_per_group):
 
 class _Cond(nn.Module):
     """Adds the conditioning vector to a residual branch: +Linear(SiLU(emb)),
-    then GroupNorm + SiLU."""
+    then GroupNorm + SiLU. A blind one keeps the GroupNorm + SiLU and adds
+    nothing (the control of models/README.md: the label and sigma left out of
+    a stage without changing its normalisation)."""
 
-    def __init__(self, channels, min_per_group):
+    def __init__(self, channels, min_per_group, blind=False):
         super().__init__()
-        self.proj = nn.Linear(COND_DIM, channels)
+        self.proj = None if blind else nn.Linear(COND_DIM, channels)
         self.norm = nn.GroupNorm(_groups(channels, min_per_group), channels)
 
     def forward(self, x, emb):
-        x = x + self.proj(F.silu(emb))[:, :, None, None]
+        if self.proj is not None:
+            x = x + self.proj(F.silu(emb))[:, :, None, None]
         return F.silu(self.norm(x))
 
 
@@ -62,7 +66,7 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = nn.Conv2d(width, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.cond = _Cond(cout, cond) if cond else None
+        self.cond = _Cond(cout, *cond) if cond else None
         self.skip = _skip(cin, cout, stride)
 
     def forward(self, x, emb=None):
@@ -85,7 +89,7 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, cout, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(cout)
-        self.cond = _Cond(cout, cond) if cond else None
+        self.cond = _Cond(cout, *cond) if cond else None
         self.skip = _skip(cin, cout, stride)
 
     def forward(self, x, emb=None):
@@ -104,9 +108,10 @@ def _skip(cin, cout, stride):
 
 
 class _Backbone(nn.Module):
-    """cond is 0 (no conditioning) or the least channels per GroupNorm group."""
+    """cond is 0 (no conditioning) or the least channels per GroupNorm group;
+    the first blind_stages stages then get no label and sigma."""
 
-    def __init__(self, layout, in_channels, num_classes, cond):
+    def __init__(self, layout, in_channels, num_classes, cond, blind_stages=0):
         super().__init__()
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}; want one of {sorted(LAYOUTS)}")
@@ -124,7 +129,7 @@ class _Backbone(nn.Module):
         for i, (n, w) in enumerate(zip(blocks, widths)):
             for b in range(n):
                 stride = 2 if (b == 0 and i > 0) else 1
-                layers.append(block(cin, w, stride, cond))
+                layers.append(block(cin, w, stride, (cond, i < blind_stages) if cond else None))
                 cin = w * block.expansion
         self.blocks = nn.ModuleList(layers)
         self.head = nn.Linear(cin, num_classes)
@@ -141,8 +146,9 @@ class DiDiRN(_Backbone):
     """Score model s_theta(y, c, sigma) -> log concrete scores [B, K], with the
     entry at the conditioning label forced to 0."""
 
-    def __init__(self, layout="small", in_channels=1, num_classes=10, gn_min_channels=2):
-        super().__init__(layout, in_channels, num_classes, cond=gn_min_channels)
+    def __init__(self, layout="small", in_channels=1, num_classes=10, gn_min_channels=GN_MIN_CHANNELS,
+                 blind_stages=0):
+        super().__init__(layout, in_channels, num_classes, cond=gn_min_channels, blind_stages=blind_stages)
         self.sigma_mlp = nn.Sequential(nn.Linear(EMB_DIM, COND_DIM), nn.SiLU(), nn.Linear(COND_DIM, COND_DIM))
         self.label_emb = nn.Embedding(num_classes, COND_DIM)
 
@@ -164,11 +170,12 @@ class Classifier(_Backbone):
         return self.head(self.features(image))
 
 
-def build(kind, layout, in_channels, num_classes, gn_min_channels=2):
+def build(kind, layout, in_channels, num_classes, gn_min_channels=GN_MIN_CHANNELS, blind_stages=0):
     """kind is "score" (DiDiRN) or "classifier" (CE baseline);
-    gn_min_channels is DiDiRN's least channels per GroupNorm group."""
+    gn_min_channels is DiDiRN's least channels per GroupNorm group, and its
+    first blind_stages stages get no label and sigma."""
     if kind == "score":
-        return DiDiRN(layout, in_channels, num_classes, gn_min_channels)
+        return DiDiRN(layout, in_channels, num_classes, gn_min_channels, blind_stages)
     if kind == "classifier":
         return Classifier(layout, in_channels, num_classes)
     raise ValueError(f"unknown model kind {kind!r}; want score or classifier")

@@ -73,7 +73,8 @@ def _checkpoint(path, cfg, model, opt, sched, g, step, running, seen, elapsed):
 
 def train(cfg, log=print, checkpoint=None, every=500):
     """Trains one model. cfg keys: kind, layout, data, resolution, fraction,
-    steps, batch, lr, seed, shift, mean, std, intensity. With checkpoint (a
+    steps, batch, lr, seed, shift, mean, std, intensity, gn_min_channels,
+    optionally native and blind_stages. With checkpoint (a
     path), the state is saved every `every` steps and a run resumes from it.
     Returns (model, classes, shape, summary)."""
     torch.manual_seed(cfg["seed"])
@@ -85,7 +86,8 @@ def train(cfg, log=print, checkpoint=None, every=500):
     if cfg.get("native") and cfg["resolution"] < size:
         size = cfg["resolution"]
     dev = device()
-    model = build(cfg["kind"], cfg["layout"], channels, len(ds.classes), cfg.get("gn_min_channels", 2)).to(dev)
+    model = build(cfg["kind"], cfg["layout"], channels, len(ds.classes), cfg["gn_min_channels"],
+                  cfg.get("blind_stages", 0)).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.05))
     warm = max(1, cfg["steps"] // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(

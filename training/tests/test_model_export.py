@@ -6,7 +6,8 @@ import torch
 
 from didicm_train import __main__ as cli
 from didicm_train import export as X
-from didicm_train.model import DiDiRN, Classifier, build
+from didicm_train.diffusion import sinusoidal
+from didicm_train.model import EMB_DIM, DiDiRN, Classifier, build
 
 
 @pytest.mark.parametrize("layout,channels,size", [("small", 1, 28), ("resnet18", 3, 64), ("resnet50", 3, 64)])
@@ -116,6 +117,24 @@ def test_one_channel_per_group_erases_the_conditioning_and_two_keep_it():
     assert not torch.allclose(two(x, emb_a), two(x, emb_b), atol=1e-3)
     assert [_groups(c, 2) for c in (16, 32, 64, 128)] == [8, 16, 32, 32]
     assert [_groups(c, 1) for c in (16, 32, 64)] == [16, 32, 32]
+
+
+def test_blind_stages_drop_the_label_and_sigma_there_and_keep_the_normalisation():
+    from didicm_train.model import DiDiRN
+    torch.manual_seed(0)
+    m = DiDiRN("small", 1, 10, gn_min_channels=2, blind_stages=2).eval()
+    assert [b.cond.proj is None for b in m.blocks] == [True, True, False]
+    assert [b.cond.norm.num_groups for b in m.blocks] == [8, 16, 32]
+    x = torch.randn(2, 1, 28, 28)
+    sig = torch.tensor([0.5, 0.5])
+    emb = [m.sigma_mlp(sinusoidal(s, EMB_DIM)) + m.label_emb(c) for s, c in
+           ((sig, torch.tensor([1, 1])), (sig * 4, torch.tensor([7, 7])))]
+    h = [m.blocks[1](m.blocks[0](m.stem(x), e), e) for e in emb]
+    assert torch.equal(h[0], h[1])  # the first two stages see neither
+    a = m(x, torch.tensor([1, 1]), sig)
+    b = m(x, torch.tensor([7, 7]), sig * 4)
+    rest = [0, 2, 3, 4, 5, 6, 8, 9]  # not the entries forced to 0 at either label
+    assert not torch.allclose(a[:, rest], b[:, rest], atol=1e-3)  # the last stage sees both
 
 
 def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path):
