@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/pipeline"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 const shippedModel = "../../models/didirn-mnist-7px-5pct.onnx"
@@ -33,16 +35,59 @@ func TestEnqueueRefusesAMissingModel(t *testing.T) {
 	}
 }
 
+// withAdvice copies a score model without step advice and appends
+// didicm.recommended_steps and didicm.min_steps to its metadata_props
+// (ModelProto field 14, a repeated key/value message): a model whose advice
+// differs from the sampler's default T of 2.
+func withAdvice(t *testing.T, src string, recommended, minimum int) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"didicm.recommended_steps", fmt.Sprint(recommended)}, {"didicm.min_steps", fmt.Sprint(minimum)}} {
+		var entry []byte
+		entry = protowire.AppendTag(entry, 1, protowire.BytesType)
+		entry = protowire.AppendString(entry, kv[0])
+		entry = protowire.AppendTag(entry, 2, protowire.BytesType)
+		entry = protowire.AppendString(entry, kv[1])
+		b = protowire.AppendTag(b, 14, protowire.BytesType)
+		b = protowire.AppendBytes(b, entry)
+	}
+	path := filepath.Join(t.TempDir(), "advised.onnx")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestStepsFollowTheModelsRecommendationAndMinimum(t *testing.T) {
 	dir, _ := archive(t)
-	out, errs, code := run(t, "classify", "--model", shippedModel, "--format", "jsonl", dir)
+	out, errs, code := run(t, "model", "inspect", "--json", shippedModel)
+	var meta struct {
+		RecommendedSteps int `json:"recommended_steps"`
+		MinSteps         int `json:"min_steps"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &meta) != nil {
+		t.Fatalf("model inspect: exit %d: %s", code, errs)
+	}
+	if meta.RecommendedSteps != 2 || meta.MinSteps != 2 {
+		t.Fatalf("the shipped DiDiRN advises T=%d, minimum %d; its model card says 2 and 2", meta.RecommendedSteps, meta.MinSteps)
+	}
+	// A model whose advice is not the sampler's default runs at its advice.
+	advised := withAdvice(t, "../../testdata/score-k10.onnx", 3, 3)
+	out, errs, code = run(t, "classify", "--model", advised, "--format", "jsonl", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, r := range records(t, out) {
-		if r.Error == "" && r.Steps != 4 {
-			t.Fatalf("%s ran at T=%d; the model recommends 4", r.Key, r.Steps)
+		if r.Error == "" && r.Steps != 3 {
+			t.Fatalf("%s ran at T=%d; the model recommends 3", r.Key, r.Steps)
 		}
+	}
+	_, errs, code = run(t, "classify", "--model", advised, "--steps", "2", dir)
+	if code != 2 || !strings.Contains(errs, "sampler.steps") || !strings.Contains(errs, "minimum of 3") {
+		t.Fatalf("T=2 below the minimum: exit %d, %q; want 2 naming sampler.steps", code, errs)
 	}
 	_, errs, code = run(t, "classify", "--model", shippedModel, "--steps", "1", dir)
 	if code != 2 || !strings.Contains(errs, "sampler.steps") || !strings.Contains(errs, "minimum of 2") {

@@ -32,6 +32,7 @@ func (a *app) modelCmd() *cobra.Command {
 					"mean": md.Mean, "std": md.Std},
 				"schedule": md.Schedule, "schedule_eps": md.ScheduleEps, "degradation": md.Degradation,
 				"data_fraction": md.DataFraction, "training": md.Training, "format_version": md.FormatVersion,
+				"recommended_steps": md.RecommendedSteps, "min_steps": md.MinSteps,
 			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
@@ -46,12 +47,28 @@ func (a *app) modelCmd() *cobra.Command {
 				m.Path(), sha, md.Kind, md.Layout, md.NumClasses(), strings.Join(names, " "))
 			fmt.Fprintf(a.stdout, "input        %dx%dx%d %s, mean %v std %v\n", md.Channels, md.Height, md.Width, md.ColorMode, md.Mean, md.Std)
 			fmt.Fprintf(a.stdout, "trained for  degradation %s r=%d, data fraction %g\n", md.Degradation.Kind, md.Degradation.Resolution, md.DataFraction)
-			fmt.Fprintf(a.stdout, "schedule     %s eps=%g\nruntime      onnxruntime %s, %s\ntraining     %s\n",
-				md.Schedule, md.ScheduleEps, ortVersion, provider, md.Training)
+			fmt.Fprintf(a.stdout, "schedule     %s eps=%g\n", md.Schedule, md.ScheduleEps)
+			if md.Kind == "score" {
+				fmt.Fprintf(a.stdout, "steps        %s\n", stepAdvice(md.RecommendedSteps, md.MinSteps))
+			}
+			fmt.Fprintf(a.stdout, "runtime      onnxruntime %s, %s\ntraining     %s\n", ortVersion, provider, md.Training)
 			return nil
 		},
 	}
 	inspect.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(inspect)
 	return cmd
+}
+
+// stepAdvice says what a score model's metadata advises on T (0: no advice).
+func stepAdvice(recommended, minimum int) string {
+	switch {
+	case recommended == 0 && minimum == 0:
+		return "no advice in the model (the sampler's default applies)"
+	case minimum == 0:
+		return fmt.Sprintf("recommended T=%d", recommended)
+	case recommended == 0:
+		return fmt.Sprintf("minimum T=%d", minimum)
+	}
+	return fmt.Sprintf("recommended T=%d, minimum T=%d", recommended, minimum)
 }
