@@ -2,14 +2,16 @@
 # Prediction sets on the shipped models at 7 px: the 10,000 MNIST test digits
 # (written by the demo, with their labels), split in two seeded halves by
 # `didicm calibrate` (fit on one, measured on the other), APS at alpha 0.1,
-# 0.05 and 0.01, for DiDiCM (CP at T=STEPS, the model's recommended T) and
-# the CE baseline. Prints the Markdown table of models/README.md.
-#   STEPS=2 scripts/calibration-table.sh
+# 0.05 and 0.01, for DiDiCM (CP at T=STEPS, by default the model's
+# recommended T) and the CE baseline. Prints the Markdown table of
+# models/README.md.
+#   [STEPS=T] scripts/calibration-table.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/usr/bin/python3}
-STEPS=${STEPS:-2}
 make -s build build-demo >&2
+STEPS=${STEPS:-$(bin/didicm model inspect --json models/didirn-mnist-7px-5pct.onnx 2>/dev/null |
+  $PY -c 'import json, sys; print(json.load(sys.stdin)["recommended_steps"])')}
 work=build/calibration
 rm -rf "$work"
 bin/didicm-demo demo --archive-only --images 10000 --dir "$work" >&2

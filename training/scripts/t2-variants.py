@@ -4,7 +4,10 @@ on, on a DiDiRN checkpoint (the 10,000 test digits of its setting, negatives
 clamp), and prints a markdown table. None is used by the sampler; the answer
 (no) is in docs/sampler.md.
 
-  /usr/bin/python3 training/scripts/t2-variants.py build/training/high-score.pt > models/eval/t2-variants.md
+  /usr/bin/python3 training/scripts/t2-variants.py CHECKPOINT > models/eval/t2-variants.md
+
+models/eval/t2-variants.md is for the DiDiRN with two channels per GroupNorm
+group shipped before (build/training/gn2/high-score-gn2.pt here).
 
 Grid variants (T=2): the first call stays at t=1 with h = 0.5 sigma'(1) (the
 spec's first step); the second call moves from t = 1e-5 to t2, with the step
