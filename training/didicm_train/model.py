@@ -120,6 +120,9 @@ class _Backbone(nn.Module):
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}; want one of {sorted(LAYOUTS)}")
         kind, blocks, widths, stem = LAYOUTS[layout]
+        if cond and not 0 <= blind_stages < len(blocks):
+            raise ValueError(f"blind_stages {blind_stages}: want 0 to {len(blocks) - 1} (layout {layout!r} has "
+                             f"{len(blocks)} stages and the last must see the label and sigma)")
         block = BasicBlock if kind == "basic" else Bottleneck
         if stem in ("small", "small-s2"):
             self.stem = nn.Sequential(

@@ -133,6 +133,8 @@ def test_blind_stages_drop_the_label_and_sigma_there_and_keep_the_normalisation(
     assert torch.equal(h[0], h[1])  # the first two stages see neither
     a = m(x, torch.tensor([1, 1]), sig)
     b = m(x, torch.tensor([7, 7]), sig * 4)
+    with pytest.raises(ValueError, match="blind_stages 3"):
+        DiDiRN("small", 1, 10, blind_stages=3)  # a model that ignores its label
     rest = [0, 2, 3, 4, 5, 6, 8, 9]  # not the entries forced to 0 at either label
     assert not torch.allclose(a[:, rest], b[:, rest], atol=1e-3)  # the last stage sees both
 
