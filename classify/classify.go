@@ -15,6 +15,7 @@ import (
 	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/modelmeta"
+	"github.com/didicm/didicm/recordkey"
 	"github.com/didicm/didicm/sampler"
 )
 
@@ -102,7 +103,7 @@ type Item struct {
 }
 
 // Prepared is an image after decoding: its input tensor, or the error. A
-// multi-frame DICOM file gives one per frame (key path#frame=N).
+// multi-frame DICOM file gives one per frame (key path#frame=N, see recordkey).
 type Prepared struct {
 	Key   string
 	Input []float32
@@ -140,19 +141,18 @@ func (e *Engine) Prepare(items []Item) []Prepared {
 }
 
 func (e *Engine) prepare(it Item) []Prepared {
+	whole := recordkey.Of(it.Key).String()
 	if it.Err != nil {
-		return []Prepared{{Key: it.Key, Err: it.Err}}
+		return []Prepared{{Key: whole, Err: it.Err}}
 	}
 	samples, err := imaging.PreprocessAll(it.Data, e.input, e.opts.Limits)
 	if err != nil {
-		return []Prepared{{Key: it.Key, Err: err}}
+		return []Prepared{{Key: whole, Err: err}}
 	}
 	out := make([]Prepared, len(samples))
 	for i, s := range samples {
-		out[i] = Prepared{Key: it.Key, Input: s.Input, Err: s.Err, Frame: s.Frame, DICOM: s.DICOM}
-		if s.Frame > 0 {
-			out[i].Key = imaging.FrameKey(it.Key, s.Frame)
-		}
+		key := recordkey.Of(it.Key).WithFrame(s.Frame).String()
+		out[i] = Prepared{Key: key, Input: s.Input, Err: s.Err, Frame: s.Frame, DICOM: s.DICOM}
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/didicm/didicm/imaging/dicom"
 )
@@ -206,5 +205,3 @@ func dicomError(err error) error {
 	return fail(ErrCorrupt, "corrupt", "%v", err)
 }
 
-// FrameKey is the record key of frame n (1-based) of a multi-frame file.
-func FrameKey(key string, n int) string { return key + "#frame=" + strconv.Itoa(n) }
