@@ -47,6 +47,10 @@ type Spec struct {
 	// set, must match the worker's model or the batch fails permanently.
 	Model       string `json:"model,omitempty" mapstructure:"model"`
 	ModelSHA256 string `json:"model_sha256,omitempty" mapstructure:"model_sha256"`
+	// ClassNames are the model's classes in index order, as enqueued: what
+	// readers of the job (the review page, exports) name classes by
+	// without loading the model. Empty in jobs enqueued before it existed.
+	ClassNames []string `json:"class_names,omitempty" mapstructure:"-"`
 	// Sampler is auto (the worker's planner), cp or cl.
 	Sampler string `json:"sampler" mapstructure:"sampler"`
 	Steps   int    `json:"steps" mapstructure:"steps"`

@@ -94,7 +94,7 @@ func (a *app) jobSpec(c *Config) (jobs.Spec, error) {
 	}
 	j, sc := c.Job, c.Sampler
 	s := jobs.Spec{ID: j.ID, InputURL: j.InputURL, InputPrefix: j.InputPrefix, Include: j.Include, Exclude: j.Exclude,
-		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: path, ModelSHA256: sha, Sampler: sc.Name, Steps: steps, Clamp: sc.Clamp, Settle: sc.Settle,
+		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: path, ModelSHA256: sha, ClassNames: meta.ClassNames, Sampler: sc.Name, Steps: steps, Clamp: sc.Clamp, Settle: sc.Settle,
 		Chains: sc.Chains, Seed: sc.Seed, BatchSize: j.BatchSize, Posterior: j.Posterior, TopK: j.TopK,
 		ReviewThreshold: j.ReviewThreshold, ReviewRule: j.ReviewRule, Format: j.Format, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
 	if s.Queue == "" {
