@@ -28,29 +28,35 @@ func (c *chunkReader) close() {
 	}
 }
 
-// load reads the chunk record at pos (content length n) and returns its
-// head and its records, uncompressed and CRC-checked, valid until the next
-// load. Sizes are checked against the limits before any buffer grows.
-// Errors about the chunk's content wrap ErrCorrupt or ErrLimit; others are
-// the ReaderAt's.
-func (c *chunkReader) load(w *window, pos int64, n uint64) (chunkHead, []byte, error) {
-	content := pos + recordHeaderSize
-	b, err := w.at(content, int64(min(n, chunkHeadMax)))
-	if err != nil {
+// load reads the chunk record of length bytes (opcode and length
+// included) at pos in one read, and returns its head and its records,
+// uncompressed and CRC-checked, valid until the next load. Sizes are
+// checked against the limits before any buffer grows. Errors about the
+// chunk's content wrap ErrCorrupt or ErrLimit; others are the ReaderAt's.
+func (c *chunkReader) load(w *window, pos, length int64) (chunkHead, []byte, error) {
+	if err := overLimit("chunk", uint64(length), c.lim.MaxChunkBytes+chunkHeadMax+recordHeaderSize); err != nil {
+		return chunkHead{}, nil, err
+	}
+	if length < recordHeaderSize || length > w.size-pos {
+		return chunkHead{}, nil, corrupt("chunk of %d bytes at %d does not fit the file", length, pos)
+	}
+	c.raw = grow(c.raw, int(length))
+	if err := w.readAt(c.raw, pos); err != nil {
 		return chunkHead{}, nil, contentEOF(err)
 	}
-	head, ok := parseChunkHead(b)
-	if !ok || head.csize > n-uint64(head.size) {
+	l := lex{b: c.raw}
+	if op, n := l.u8(), l.u64(); op != opChunk || n != uint64(length-recordHeaderSize) {
+		return chunkHead{}, nil, corrupt("expected a chunk of %d bytes at %d, found a %s of %d", length-recordHeaderSize, pos, opName(op), n)
+	}
+	content := c.raw[recordHeaderSize:]
+	head, ok := parseChunkHead(content)
+	if !ok || head.csize > uint64(len(content))-uint64(head.size) {
 		return head, nil, corrupt("chunk head does not fit its record")
 	}
 	if err := overLimit("chunk", max(head.usize, head.csize), c.lim.MaxChunkBytes); err != nil {
 		return head, nil, err
 	}
-	c.raw = grow(c.raw, int(head.csize))
-	if err := w.readAt(c.raw, content+head.size); err != nil {
-		return head, nil, contentEOF(err)
-	}
-	records, err := c.decompress(head)
+	records, err := c.decompress(head, content[head.size:head.size+int64(head.csize)])
 	if err != nil {
 		return head, nil, err
 	}
@@ -60,22 +66,22 @@ func (c *chunkReader) load(w *window, pos int64, n uint64) (chunkHead, []byte, e
 	return head, records, nil
 }
 
-func (c *chunkReader) decompress(h chunkHead) ([]byte, error) {
+func (c *chunkReader) decompress(h chunkHead, src []byte) ([]byte, error) {
 	switch h.compression {
 	case "":
 		if h.usize != h.csize {
 			return nil, corrupt("uncompressed chunk of %d bytes claims %d", h.csize, h.usize)
 		}
-		return c.raw, nil
+		return src, nil
 	case "zstd":
-		return c.unzstd(h.usize)
+		return c.unzstd(src, h.usize)
 	case "lz4":
-		return c.unlz4(h.usize)
+		return c.unlz4(src, h.usize)
 	}
 	return nil, corrupt("unknown chunk compression %q", h.compression)
 }
 
-func (c *chunkReader) unzstd(usize uint64) ([]byte, error) {
+func (c *chunkReader) unzstd(src []byte, usize uint64) ([]byte, error) {
 	if c.zstd == nil {
 		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
 			zstd.WithDecoderMaxMemory(uint64(c.lim.MaxChunkBytes)),
@@ -85,7 +91,7 @@ func (c *chunkReader) unzstd(usize uint64) ([]byte, error) {
 		}
 		c.zstd = d
 	}
-	out, err := c.zstd.DecodeAll(c.raw, grow(c.out, int(usize))[:0])
+	out, err := c.zstd.DecodeAll(src, grow(c.out, int(usize))[:0])
 	if err != nil {
 		return nil, corrupt("zstd: %v", err)
 	}
@@ -96,12 +102,11 @@ func (c *chunkReader) unzstd(usize uint64) ([]byte, error) {
 	return out, nil
 }
 
-func (c *chunkReader) unlz4(usize uint64) ([]byte, error) {
-	src := bytes.NewReader(c.raw)
+func (c *chunkReader) unlz4(src []byte, usize uint64) ([]byte, error) {
 	if c.lz4 == nil {
-		c.lz4 = lz4.NewReader(src)
+		c.lz4 = lz4.NewReader(bytes.NewReader(src))
 	} else {
-		c.lz4.Reset(src)
+		c.lz4.Reset(bytes.NewReader(src))
 	}
 	c.out = grow(c.out, int(usize))
 	if _, err := io.ReadFull(c.lz4, c.out); err != nil {

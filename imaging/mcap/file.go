@@ -34,13 +34,14 @@ type window struct {
 	size int64
 	buf  []byte // file bytes [off, off+len(buf))
 	off  int64
+	big  []byte // reused for reads larger than the window
 }
 
-const windowSize = 64 << 10
+const windowSize = 16 << 10
 
 // at returns n bytes from pos, valid until the next call. A read past the
 // end of the file returns io.ErrUnexpectedEOF; n must already be bounded
-// by a limit (larger reads get a buffer of their own).
+// by a limit (larger reads share a second buffer).
 func (w *window) at(pos int64, n int64) ([]byte, error) {
 	if pos < 0 || n < 0 || pos > w.size || n > w.size-pos {
 		return nil, io.ErrUnexpectedEOF
@@ -49,8 +50,8 @@ func (w *window) at(pos int64, n int64) ([]byte, error) {
 		return w.buf[pos-w.off : pos-w.off+n], nil
 	}
 	if n > windowSize {
-		b := make([]byte, n)
-		return b, w.readAt(b, pos)
+		w.big = grow(w.big, int(n))
+		return w.big, w.readAt(w.big, pos)
 	}
 	fill := min(int64(windowSize), w.size-pos)
 	if cap(w.buf) < windowSize {

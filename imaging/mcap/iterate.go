@@ -40,14 +40,7 @@ func (it *iterator) segment(s segment) error {
 		}
 		return it.fn(Image{LogTime: s.start, Err: &ChunkError{Offset: s.offset, Start: s.start, End: s.end, Err: err}})
 	}
-	op, n, err := it.w.recordAt(s.offset)
-	if err == nil && (op != opChunk || recordHeaderSize+int64(n) != s.length) {
-		err = corrupt("chunk index points at a %s of %d bytes", opName(op), n)
-	}
-	if err != nil {
-		return chunkErr(contentEOF(err))
-	}
-	_, records, err := it.cr.load(it.w, s.offset, n)
+	_, records, err := it.cr.load(it.w, s.offset, s.length)
 	if err != nil {
 		return chunkErr(err)
 	}

@@ -113,7 +113,7 @@ func (r *Reader) flushRun(run *segment) error {
 // returned error is the catalog's (too many channels or schemas).
 func (r *Reader) walkChunk(w *window, cr *chunkReader, pos int64, n uint64) (segment, error) {
 	seg := segment{offset: pos, length: recordHeaderSize + int64(n), chunk: true}
-	head, records, err := cr.load(w, pos, n)
+	head, records, err := cr.load(w, pos, recordHeaderSize+int64(n))
 	seg.start, seg.end = head.start, head.end
 	if err != nil {
 		seg.err = &ChunkError{Offset: pos, Start: head.start, End: head.end, Err: err}
