@@ -126,10 +126,14 @@ func (r *Reader) plan(sel Selection) (plan, []Image) {
 	return p, problems
 }
 
-// wants reports whether segment s may hold a selected message (or is a
-// chunk whose error is to be reported).
+// wants reports whether segment s may hold a selected message, or is a
+// chunk Open could not read (reported whatever the selection: its
+// channels are not known).
 func (p plan) wants(s segment) bool {
-	if s.channels == nil || s.err != nil {
+	if s.err != nil {
+		return true
+	}
+	if s.channels == nil {
 		return len(p.decoders) > 0
 	}
 	for _, c := range s.channels {

@@ -54,7 +54,7 @@ func sameKeys(t *testing.T, got, want []key) {
 	g, w := slices.Clone(got), slices.Clone(want)
 	less := func(a, b key) int {
 		if a.t != b.t {
-			return int(int64(a.t-b.t) >> 63 | 1)
+			return int(int64(a.t-b.t)>>63 | 1)
 		}
 		return bytes.Compare([]byte(a.topic), []byte(b.topic))
 	}

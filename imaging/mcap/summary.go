@@ -154,7 +154,7 @@ func (s *summaryScan) finish() bool {
 	slices.SortFunc(s.chunks, func(a, b chunkIndexRecord) int { return compareU64(a.offset, b.offset) })
 	prevEnd := uint64(len(magic))
 	for _, c := range s.chunks {
-		if c.offset < prevEnd || c.length < recordHeaderSize || c.length > uint64(s.dataEnd)-c.offset {
+		if c.offset < prevEnd || c.offset > uint64(s.dataEnd) || c.length < recordHeaderSize || c.length > uint64(s.dataEnd)-c.offset {
 			return false
 		}
 		prevEnd = c.offset + c.length

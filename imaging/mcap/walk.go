@@ -137,10 +137,8 @@ func (r *Reader) walkChunk(w *window, cr *chunkReader, pos int64, n uint64) (seg
 			channels = append(channels, m.channel)
 		}
 	})
-	if err != nil {
-		seg.err = &ChunkError{Offset: pos, Start: head.start, End: head.end, Err: err}
-		return seg, fatal
-	}
-	seg.channels = channels
+	if err == nil {
+		seg.channels = channels
+	} // else channels stay unknown: Images reads the chunk up to the damage and reports it
 	return seg, fatal
 }
