@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -42,6 +43,9 @@ var ErrBadKey = errors.New("invalid object key")
 // Bucket is an open bucket.
 type Bucket struct {
 	URL string
+	// ListWorkers is how many folders Walk lists at once on a bucket
+	// without a local folder. Zero means DefaultListWorkers.
+	ListWorkers int
 	// FailWrite, when set, runs before each write and fails it with its
 	// error: fault injection for tests and failure drills. Nil in production.
 	FailWrite func(key string) error
@@ -109,27 +113,19 @@ func (f Filter) match(rel string) bool {
 	return ok
 }
 
-// List returns the objects under prefix that pass f, sorted by key, reading
-// the listing a page at a time.
+// List returns the objects under prefix that pass f, sorted by key. It
+// holds them all: for an archive's listing, Walk streams instead.
 func (b *Bucket) List(ctx context.Context, prefix string, f Filter) ([]Object, error) {
 	var out []Object
-	token := blob.FirstPageToken
-	for {
-		page, next, err := b.b.ListPage(ctx, token, 1000, &blob.ListOptions{Prefix: prefix})
-		if err != nil {
-			return nil, fmt.Errorf("list %s%s: %w", b.URL, prefix, err)
-		}
-		for _, o := range page {
-			if o.IsDir || !f.match(strings.TrimPrefix(strings.TrimPrefix(o.Key, prefix), "/")) {
-				continue
-			}
-			out = append(out, Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime})
-		}
-		if len(next) == 0 {
-			return out, nil
-		}
-		token = next
+	err := b.Walk(ctx, prefix, f, func(o Object) error {
+		out = append(out, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	slices.SortFunc(out, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
 }
 
 // Read returns an object's bytes; over max bytes (max > 0) it returns ErrTooLarge.
