@@ -38,6 +38,7 @@ func (l Layout) key(rel string) string { return l.Root + "/" + rel }
 func (l Layout) Spec() string               { return l.key("spec.json") }
 func (l Layout) Manifest() string           { return l.key("manifest.json") }
 func (l Layout) ManifestBatch(i int) string { return l.key(fmt.Sprintf("manifest/batch-%06d.json", i)) }
+func (l Layout) ManifestDir() string        { return l.key("manifest/") }
 func (l Layout) ResultsDir() string         { return l.key("results/") }
 func (l Layout) Results(i int) string       { return l.ResultsAs(i, FormatJSONL) }
 func (l Layout) Stats(i int) string         { return l.key(fmt.Sprintf("stats/batch-%06d.jsonl", i)) }
@@ -93,7 +94,10 @@ func (l Layout) ResultsAs(i int, format string) string {
 
 var batchRE = regexp.MustCompile(`batch-(\d{6})\.(?:jsonl?|parquet)$`)
 
-// BatchIndex parses the batch number from a results (either format) or failures key.
+// MaxBatches is how many batches a job can have: batch numbers have six digits.
+const MaxBatches = 1_000_000
+
+// BatchIndex parses the batch number from a results (either format), manifest or failures key.
 func BatchIndex(key string) (int, bool) {
 	m := batchRE.FindStringSubmatch(key)
 	if m == nil {

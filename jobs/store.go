@@ -119,6 +119,24 @@ func (s *Store) WriteBatchKeys(ctx context.Context, i int, keys []string) error 
 	return s.writeJSON(ctx, s.lay.ManifestBatch(i), keys)
 }
 
+// DeleteBatchKeysFrom removes the batch manifests numbered n and up: what
+// an interrupted snapshot left beyond a complete snapshot of n batches
+// (whose index says n, so they were never read).
+func (s *Store) DeleteBatchKeysFrom(ctx context.Context, n int) error {
+	objs, err := s.bucket.List(ctx, s.lay.ManifestDir(), storage.Filter{})
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if i, ok := BatchIndex(o.Key); ok && i >= n && o.Key == s.lay.ManifestBatch(i) {
+			if err := s.bucket.Delete(ctx, o.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // producerKey is the metadata entry of a results object naming what made it.
 const producerKey = "didicm-producer"
 

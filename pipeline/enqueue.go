@@ -37,9 +37,28 @@ type EnqueueReport struct {
 
 // Enqueue lists the job's input (or reuses the manifest of an earlier run of
 // the same job ID), writes spec and manifest to the output bucket, and queues
-// every batch without results.
+// every batch without results. It is Producer{Queue: q}.Enqueue.
 func Enqueue(ctx context.Context, spec jobs.Spec, q Queue) (EnqueueReport, error) {
-	var rep EnqueueReport
+	return Producer{Queue: q}.Enqueue(ctx, spec)
+}
+
+// Producer enqueues jobs on a queue, saying how far it is as it goes.
+type Producer struct {
+	Queue Queue
+	// Progress, when set, is told how far the listing and the queueing
+	// are, at most once per ProgressEvery and once at the end of each.
+	Progress func(EnqueueProgress)
+	// ProgressEvery is the time between two reports; zero means a second.
+	ProgressEvery time.Duration
+}
+
+// Enqueue lists the job's input as it streams in, writing a batch manifest
+// per BatchSize keys (or reuses the manifest of an earlier run of the same
+// job ID), writes spec and, last, the manifest index, and queues every batch
+// without results. Cancelling ctx stops the listing at once; a snapshot
+// without its index is never trusted, so the next run lists again.
+func (p Producer) Enqueue(ctx context.Context, spec jobs.Spec) (rep EnqueueReport, err error) {
+	q := p.Queue
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return rep, err
@@ -54,7 +73,7 @@ func Enqueue(ctx context.Context, spec jobs.Spec, q Queue) (EnqueueReport, error
 	case err == nil:
 		rep.Resumed = true
 	case errors.Is(err, storage.ErrNotFound):
-		man, err = snapshot(ctx, spec, store)
+		man, err = snapshot(ctx, spec, store, p.reporter(StageList, 0))
 		if err != nil {
 			return rep, err
 		}
@@ -66,7 +85,10 @@ func Enqueue(ctx context.Context, spec jobs.Spec, q Queue) (EnqueueReport, error
 	if err != nil {
 		return rep, err
 	}
+	queued := p.reporter(StageQueue, len(man.Batches))
+	defer queued.finish(&err)
 	for i := range man.Batches {
+		queued.add(1)
 		if _, ok := done[i]; ok {
 			rep.Done++
 			continue
@@ -108,41 +130,4 @@ func enqueueBatch(ctx context.Context, client *asynq.Client, spec jobs.Spec, i i
 	_, err = client.EnqueueContext(ctx, task, asynq.TaskID(jobs.TaskID(spec.ID, i)), asynq.Queue(spec.Queue),
 		asynq.MaxRetry(spec.MaxRetry), asynq.Timeout(TaskTimeout))
 	return err
-}
-
-// snapshot lists the input and writes spec, batch manifests and, last, the
-// manifest index (its presence means the snapshot is complete).
-func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store) (jobs.Manifest, error) {
-	in, err := storage.Open(ctx, spec.InputURL)
-	if err != nil {
-		return jobs.Manifest{}, err
-	}
-	defer in.Close()
-	prefix := spec.InputPrefix
-	if prefix != "" && prefix[len(prefix)-1] != '/' {
-		prefix += "/"
-	}
-	objs, err := in.List(ctx, prefix, storage.Filter{Include: spec.Include, Exclude: spec.Exclude})
-	if err != nil {
-		return jobs.Manifest{}, err
-	}
-	if len(objs) == 0 {
-		return jobs.Manifest{}, fmt.Errorf("job %s: no objects under %s%s match", spec.ID, spec.InputURL, prefix)
-	}
-	if err := store.WriteSpec(ctx, spec); err != nil {
-		return jobs.Manifest{}, err
-	}
-	man := jobs.Manifest{JobID: spec.ID, Images: len(objs), Created: time.Now().UTC().Format(time.RFC3339)}
-	for lo, i := 0, 0; lo < len(objs); lo, i = lo+spec.BatchSize, i+1 {
-		batch := objs[lo:min(lo+spec.BatchSize, len(objs))]
-		keys := make([]string, len(batch))
-		for j, o := range batch {
-			keys[j] = o.Key
-		}
-		if err := store.WriteBatchKeys(ctx, i, keys); err != nil {
-			return jobs.Manifest{}, err
-		}
-		man.Batches = append(man.Batches, len(keys))
-	}
-	return man, store.WriteManifest(ctx, man)
 }

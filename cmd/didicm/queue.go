@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -121,7 +122,8 @@ func (a *app) enqueueCmd() *cobra.Command {
 				return err
 			}
 			defer closeQ()
-			rep, err := pipeline.Enqueue(cmd.Context(), spec, q)
+			prod := pipeline.Producer{Queue: q, Progress: printEnqueueProgress(a.stderr)}
+			rep, err := prod.Enqueue(cmd.Context(), spec)
 			if err != nil {
 				return err
 			}
@@ -147,6 +149,29 @@ func (a *app) enqueueCmd() *cobra.Command {
 	configFlag(f, "job.review_rule", "review-rule", "set_size (more than one class in the prediction set; the default with a calibration) or entropy")
 	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch")
 	return cmd
+}
+
+// printEnqueueProgress writes the producer's progress to w, a line a second.
+func printEnqueueProgress(w io.Writer) func(pipeline.EnqueueProgress) {
+	return func(p pipeline.EnqueueProgress) {
+		rate := humanize.Comma(int64(p.Rate()))
+		switch {
+		case p.Stopped:
+			verb, noun := "listing", "key"
+			if p.Stage == pipeline.StageQueue {
+				verb, noun = "queueing", "batch"
+			}
+			fmt.Fprintf(w, "%s stopped after %s in %.1f s\n", verb, plural(p.Done, noun), p.Elapsed.Seconds())
+		case p.Stage == pipeline.StageList && p.Final:
+			fmt.Fprintf(w, "listed %s in %.1f s (%s keys/s)\n", plural(p.Done, "key"), p.Elapsed.Seconds(), rate)
+		case p.Stage == pipeline.StageList:
+			fmt.Fprintf(w, "listing: %s so far (%s keys/s)\n", plural(p.Done, "key"), rate)
+		case p.Final:
+			fmt.Fprintf(w, "queued: %s of %s handled in %.1f s\n", humanize.Comma(int64(p.Done)), plural(p.Total, "batch"), p.Elapsed.Seconds())
+		default:
+			fmt.Fprintf(w, "queueing: %s of %s (%s batches/s)\n", humanize.Comma(int64(p.Done)), plural(p.Total, "batch"), rate)
+		}
+	}
 }
 
 func (a *app) workerCmd() *cobra.Command {

@@ -117,6 +117,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return 0
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "didicm: interrupted:", redact.Error(err))
+		return 130
+	}
 	fmt.Fprintln(stderr, "didicm:", redact.Error(err))
 	var ue usageError
 	var ce *ConfigError

@@ -1,0 +1,143 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/storage"
+)
+
+// manifestWriters is how many batch manifests a producer writes at once
+// while it lists.
+const manifestWriters = 8
+
+// snapshot lists the input and, as keys stream in, writes a batch manifest
+// per BatchSize keys, then the spec and, last, the manifest index (its
+// presence means the snapshot is complete). It holds at most
+// manifestWriters+1 batches of keys, whatever the archive's size.
+func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store, listed *reporter) (_ jobs.Manifest, err error) {
+	defer listed.finish(&err)
+	in, err := storage.Open(ctx, spec.InputURL)
+	if err != nil {
+		return jobs.Manifest{}, err
+	}
+	defer in.Close()
+	prefix := spec.InputPrefix
+	if prefix != "" && prefix[len(prefix)-1] != '/' {
+		prefix += "/"
+	}
+	w := newBatchWriter(ctx, store, spec.BatchSize)
+	err = in.Walk(ctx, prefix, storage.Filter{Include: spec.Include, Exclude: spec.Exclude}, func(o storage.Object) error {
+		listed.add(1)
+		return w.add(o.Key)
+	})
+	sizes, werr := w.close()
+	switch {
+	case ctx.Err() != nil:
+		return jobs.Manifest{}, fmt.Errorf("listing stopped after %d keys; nothing is queued, and the next run lists again: %w",
+			listed.done(), context.Cause(ctx))
+	case err != nil:
+		return jobs.Manifest{}, err
+	case werr != nil:
+		return jobs.Manifest{}, werr
+	case len(sizes) == 0:
+		return jobs.Manifest{}, fmt.Errorf("job %s: no objects under %s%s match", spec.ID, spec.InputURL, prefix)
+	}
+	if err := store.WriteSpec(ctx, spec); err != nil {
+		return jobs.Manifest{}, err
+	}
+	man := jobs.Manifest{JobID: spec.ID, Batches: sizes, Created: time.Now().UTC().Format(time.RFC3339)}
+	for _, n := range sizes {
+		man.Images += n
+	}
+	if err := store.WriteManifest(ctx, man); err != nil {
+		return jobs.Manifest{}, err
+	}
+	return man, store.DeleteBatchKeysFrom(ctx, len(sizes))
+}
+
+// batchWriter cuts a stream of keys into batches and writes each batch's
+// manifest, manifestWriters at a time.
+type batchWriter struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	store  *jobs.Store
+	size   int
+	keys   []string
+	sizes  []int
+	jobs   chan batchKeys
+	wg     sync.WaitGroup
+}
+
+type batchKeys struct {
+	index int
+	keys  []string
+}
+
+func newBatchWriter(ctx context.Context, store *jobs.Store, size int) *batchWriter {
+	ctx, cancel := context.WithCancelCause(ctx)
+	w := &batchWriter{ctx: ctx, cancel: cancel, store: store, size: size, jobs: make(chan batchKeys)}
+	for range manifestWriters {
+		w.wg.Add(1)
+		go w.run()
+	}
+	return w
+}
+
+func (w *batchWriter) run() {
+	defer w.wg.Done()
+	for b := range w.jobs {
+		if w.ctx.Err() != nil {
+			continue
+		}
+		if err := w.store.WriteBatchKeys(w.ctx, b.index, b.keys); err != nil {
+			w.cancel(fmt.Errorf("write manifest of batch %d: %w", b.index, err))
+		}
+	}
+}
+
+// add takes the next key; it fails once a manifest write has failed.
+func (w *batchWriter) add(key string) error {
+	if w.keys == nil {
+		w.keys = make([]string, 0, w.size)
+	}
+	w.keys = append(w.keys, key)
+	if len(w.keys) < w.size {
+		return nil
+	}
+	return w.flush()
+}
+
+func (w *batchWriter) flush() error {
+	if len(w.keys) == 0 {
+		return nil
+	}
+	if len(w.sizes) == jobs.MaxBatches {
+		return fmt.Errorf("more than %d batches: raise batch_size (%d)", jobs.MaxBatches, w.size)
+	}
+	b := batchKeys{index: len(w.sizes), keys: w.keys}
+	w.sizes = append(w.sizes, len(w.keys))
+	w.keys = nil
+	select {
+	case w.jobs <- b:
+		return nil
+	case <-w.ctx.Done():
+		return context.Cause(w.ctx)
+	}
+}
+
+// close writes the last, partial batch, waits for every write and returns
+// the batch sizes in order.
+func (w *batchWriter) close() ([]int, error) {
+	err := w.flush()
+	close(w.jobs)
+	w.wg.Wait()
+	if err == nil {
+		err = context.Cause(w.ctx)
+	}
+	w.cancel(nil)
+	return w.sizes, err
+}
