@@ -1,13 +1,11 @@
 package mcap
 
 import (
-	"bytes"
 	"errors"
 	"hash/crc32"
 	"io"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/pierrec/lz4/v4"
 )
 
 // chunkReader loads chunks into buffers it reuses: one for the records as
@@ -15,7 +13,6 @@ import (
 type chunkReader struct {
 	lim  Limits
 	zstd *zstd.Decoder
-	lz4  *lz4.Reader
 	raw  []byte
 	out  []byte
 }
@@ -103,18 +100,13 @@ func (c *chunkReader) unzstd(src []byte, usize uint64) ([]byte, error) {
 }
 
 func (c *chunkReader) unlz4(src []byte, usize uint64) ([]byte, error) {
-	if c.lz4 == nil {
-		c.lz4 = lz4.NewReader(bytes.NewReader(src))
-	} else {
-		c.lz4.Reset(bytes.NewReader(src))
-	}
 	c.out = grow(c.out, int(usize))
-	if _, err := io.ReadFull(c.lz4, c.out); err != nil {
-		return nil, corrupt("lz4: %v", err)
+	n, err := unlz4Frames(src, c.out)
+	if err != nil {
+		return nil, err
 	}
-	var one [1]byte
-	if n, err := c.lz4.Read(one[:]); n != 0 || !errors.Is(err, io.EOF) {
-		return nil, corrupt("lz4 stream does not end after the %d bytes the chunk claims (%v)", usize, err)
+	if uint64(n) != usize {
+		return nil, corrupt("chunk decompresses to %d bytes, claims %d", n, usize)
 	}
 	return c.out, nil
 }

@@ -3,6 +3,7 @@ package mcap_test
 import (
 	"bytes"
 	"errors"
+	"hash/crc32"
 	"runtime"
 	"testing"
 
@@ -12,10 +13,10 @@ import (
 	"github.com/didicm/didicm/imaging/mcap"
 )
 
-// allocated returns the bytes f allocates.
+// allocated returns the bytes f allocates (garbage included: TotalAlloc
+// only grows).
 func allocated(f func()) uint64 {
 	var before, after runtime.MemStats
-	runtime.GC()
 	runtime.ReadMemStats(&before)
 	f()
 	runtime.ReadMemStats(&after)
@@ -51,10 +52,13 @@ func zstdFrame(t testing.TB, data []byte, withSize bool) []byte {
 	return b.Bytes()
 }
 
-func lz4Frame(t testing.TB, data []byte) []byte {
+func lz4Frame(t testing.TB, data []byte, opts ...lz4.Option) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := lz4.NewWriter(&b)
+	if err := w.Apply(opts...); err != nil {
+		t.Fatal(err)
+	}
 	w.Write(data)
 	w.Close()
 	return b.Bytes()
@@ -74,7 +78,8 @@ func chunkFile(content []byte) func(testing.TB) []byte {
 	return func(testing.TB) []byte { return newMCAP().record(0x06, content).end() }
 }
 
-var bomb = make([]byte, 64<<20) // zeros: compresses to almost nothing
+// bomb is 64 MiB of zeros: it compresses to almost nothing.
+func bomb() []byte { return make([]byte, 64<<20) }
 
 func craftedCases() []craftedCase {
 	small := mcap.Limits{MaxChunkBytes: 1 << 20, MaxMessageBytes: 1 << 20, MaxImageBytes: 1 << 20}
@@ -84,19 +89,26 @@ func craftedCases() []craftedCase {
 			problem: mcap.ErrLimit},
 		{name: "a zstd frame declaring 64 MiB in a chunk claiming 1 KiB stops at the limit",
 			file: func(t testing.TB) []byte {
-				return chunkFile(chunkRecord(t0, t0, 1024, 0, "zstd", zstdFrame(t, bomb, true)))(t)
+				return chunkFile(chunkRecord(t0, t0, 1024, 0, "zstd", zstdFrame(t, bomb(), true)))(t)
 			},
 			lim: small, problem: mcap.ErrCorrupt},
 		{name: "a zstd stream inflating to 64 MiB without a declared size stops at the limit",
 			file: func(t testing.TB) []byte {
-				return chunkFile(chunkRecord(t0, t0, 1024, 0, "zstd", zstdFrame(t, bomb, false)))(t)
+				return chunkFile(chunkRecord(t0, t0, 1024, 0, "zstd", zstdFrame(t, bomb(), false)))(t)
 			},
 			lim: small, problem: mcap.ErrCorrupt},
 		{name: "an lz4 stream inflating to 64 MiB in a chunk claiming 1 KiB stops at the claim",
 			file: func(t testing.TB) []byte {
-				return chunkFile(chunkRecord(t0, t0, 1024, 0, "lz4", lz4Frame(t, bomb)))(t)
+				return chunkFile(chunkRecord(t0, t0, 1024, 0, "lz4", lz4Frame(t, bomb())))(t)
 			},
 			lim: small, problem: mcap.ErrCorrupt},
+		{name: "an lz4 chunk of 64 KiB blocks with block and content checksums decodes",
+			file: func(t testing.TB) []byte {
+				records := oneImage(bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyz!"), 9000))
+				return chunkFile(chunkRecord(t0, t0, uint64(len(records)), crc32.ChecksumIEEE(records), "lz4",
+					lz4Frame(t, records, lz4.BlockSizeOption(lz4.Block64Kb), lz4.BlockChecksumOption(true), lz4.ChecksumOption(true))))(t)
+			},
+			images: 1},
 		{name: "a chunk whose records length runs past its record is corrupt",
 			file:    chunkFile(cat(u64(t0), u64(t0), u64(10), u32(0), str(""), u64(1<<62), []byte("0123456789"))),
 			problem: mcap.ErrCorrupt},

@@ -7,7 +7,7 @@
 // /cam/raw sensor_msgs/msg/Image), an attachment and a metadata record.
 // Beside each NAME.mcap, NAME.json lists every compressed-image message
 // (topic, times, sequence, frame_id, format, label, sha256 of the payload)
-// in the order written; see sidecar().
+// in the order written; see sidecar(). corpus.json lists the files.
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -218,6 +218,11 @@ async function main() {
       writeFileSync(join(outDir, "truncated.json"), sidecar("truncated.mcap", { ...f, indexed: false }, events, ends, cut));
     }
   }
+  // example.mcap: the first second of two cameras and /imu, for the
+  // package's Example (committed as imaging/mcap/testdata/example.mcap).
+  const first = events.filter((ev) => ev.logTime < T0 + 1000000000n && ["/cam/front", "/fox/pb", "/imu"].includes(ev.t.topic));
+  const example = await writeLog(first, mnist, FILES[0]);
+  writeFileSync(join(outDir, "example.mcap"), example.bytes);
   writeFileSync(join(outDir, "corpus.json"), JSON.stringify([...FILES.map((f) => `${f.name}.mcap`), "truncated.mcap"]));
 }
 
