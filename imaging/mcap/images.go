@@ -14,14 +14,17 @@ type Selection struct {
 	// schema is a compressed image (Channel.CompressedImage).
 	Topics []string
 	// From and To bound the log time, [From, To) in nanoseconds; To zero
-	// means no end.
+	// means no end. With Every > 0 they bound the sample times.
 	From, To uint64
-	// Every samples each topic at a time step: the log's time from Start()
-	// is cut into steps [Start+k·Every, Start+(k+1)·Every), and per topic
-	// the first message in each step is taken, which is the first message
-	// at or after Start+k·Every for every k. The steps do not depend on
-	// From and To, so ranges that split a log yield each sample once. Zero
-	// takes every message.
+	// Every samples each topic at a time step, by the rule of
+	// imaging/video's Options, in log time: the sample times are Start(),
+	// Start()+Every, Start()+2·Every, …; each sample time t in [From, To)
+	// takes the topic's first message whose log time is ≥ t, and a message
+	// taken by several sample times is delivered once, by the range that
+	// holds the first of them. So ranges that tile a log deliver the
+	// messages of one call over the whole log, each once (a message after a
+	// gap may lie past its range's To). Zero delivers every message with
+	// log time in [From, To).
 	Every time.Duration
 }
 
@@ -53,14 +56,16 @@ type Image struct {
 }
 
 // Images calls fn for each selected message, in log-time order within
-// each chunk and chunks in the order of their first log time (log time
+// each chunk and chunks in the order of their first log time (log-time
 // order throughout unless chunks overlap in time; MCAP writers fill chunks
 // in arrival order). It reads only the chunks that overlap the selection
-// in time and hold a selected channel; a file without an index is read in
-// the stretches Open found. Problems with one message, chunk or topic come
-// to fn as an Image with Err set, and reading goes on. Images returns fn's
-// error, ctx's, or the ReaderAt's; after delivering everything in a
-// truncated file it returns an error wrapping ErrTruncated.
+// in time and hold a selected channel (with Every, also the last sample
+// step before From, and past To the chunks holding a topic whose last
+// sample time before To is still unserved); a file without an index is
+// read in the stretches Open found. Problems with one message, chunk or
+// topic come to fn as an Image with Err set, and reading goes on. Images
+// returns fn's error, ctx's, or the ReaderAt's; after delivering
+// everything in a truncated file it returns an error wrapping ErrTruncated.
 func (r *Reader) Images(ctx context.Context, sel Selection, fn func(Image) error) error {
 	p, problems := r.plan(sel)
 	for _, im := range problems {
@@ -69,22 +74,21 @@ func (r *Reader) Images(ctx context.Context, sel Selection, fn func(Image) error
 		}
 	}
 	it := &iterator{r: r, p: p, sel: sel, fn: fn, w: &window{ra: r.ra, size: r.size},
-		cr: newChunkReader(r.lim), last: map[string]uint64{}}
+		cr: newChunkReader(r.lim), prev: map[string]uint64{}}
 	defer it.cr.close()
-	it.lo = sel.From
+	it.lo, it.hi = sel.From, sel.To
 	if sel.Every > 0 && sel.From > r.start {
-		// Read from the start of From's step, to know whether a message
-		// before From already took it.
-		it.lo = r.start + (sel.From-r.start)/uint64(sel.Every)*uint64(sel.Every)
+		// Read from the last sample time before From: a message there
+		// decides whether the next one takes a sample time of this range.
+		it.lo = r.start + (sel.From-r.start-1)/uint64(sel.Every)*uint64(sel.Every)
 	}
-	for _, s := range r.segs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if s.end < it.lo || (sel.To != 0 && s.start >= sel.To) || !p.wants(s) {
-			continue
-		}
-		if err := it.segment(s); err != nil {
+	if err := it.pass(ctx); err != nil {
+		return err
+	}
+	if sel.Every > 0 && sel.To != 0 {
+		// Sample times before To whose message comes after it.
+		it.lo, it.hi, it.owed = sel.To, 0, it.owedTopics()
+		if err := it.pass(ctx); err != nil {
 			return err
 		}
 	}

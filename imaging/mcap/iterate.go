@@ -1,12 +1,13 @@
 package mcap
 
 import (
+	"context"
 	"fmt"
 	"slices"
 )
 
 // iterator is one Images call's state: its own file window and chunk
-// buffers, and per topic the last time step sampled.
+// buffers, and per topic the log time of the latest message seen.
 type iterator struct {
 	r       *Reader
 	p       plan
@@ -14,9 +15,54 @@ type iterator struct {
 	fn      func(Image) error
 	w       *window
 	cr      *chunkReader
-	lo      uint64            // the first log time read (From, or its step's start)
-	last    map[string]uint64 // per topic: 1 + the step of the last sample
+	lo, hi  uint64            // the log times read, [lo, hi), hi 0 for no end
+	owed    map[string]bool   // when set, only these topics are read
+	prev    map[string]uint64 // per topic, the latest log time seen
 	pending []pending
+}
+
+// pass reads the segments that overlap [lo, hi) and hold a channel read.
+func (it *iterator) pass(ctx context.Context) error {
+	for _, s := range it.r.segs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if it.owed != nil && (len(it.owed) == 0 || s.err != nil || !it.owes(s)) {
+			continue // the look-ahead past To: only chunks with an owed topic
+		}
+		if s.end < it.lo || (it.hi != 0 && s.start >= it.hi) || !it.p.wants(s) {
+			continue
+		}
+		if err := it.segment(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// owedTopics returns the topics with a sample time before To not yet
+// served: their next message, wherever it is, belongs to this range.
+func (it *iterator) owedTopics() map[string]bool {
+	owed := map[string]bool{}
+	for _, topic := range it.p.topics {
+		if g, ok := it.next(topic); ok && g < it.sel.To {
+			owed[topic] = true
+		}
+	}
+	return owed
+}
+
+// owes reports whether segment s may hold a message of an owed topic.
+func (it *iterator) owes(s segment) bool {
+	if s.channels == nil {
+		return true
+	}
+	for _, c := range s.channels {
+		if it.owed[it.p.topics[c]] {
+			return true
+		}
+	}
+	return false
 }
 
 // pending is a selected message of the segment being read: where its
@@ -81,10 +127,13 @@ func (it *iterator) run(s segment) error {
 	return it.deliver(func(p pending) ([]byte, error) { return it.w.at(p.off, int64(p.n)) })
 }
 
-// consider queues a message when its channel is selected and its log time
-// is in the range read.
+// consider queues a message when its channel is read and its log time is
+// in the range read.
 func (it *iterator) consider(m messageHead, off int64, n uint64) {
-	if _, ok := it.p.decoders[m.channel]; !ok || m.logTime < it.lo || (it.sel.To != 0 && m.logTime >= it.sel.To) {
+	if _, ok := it.p.decoders[m.channel]; !ok || m.logTime < it.lo || (it.hi != 0 && m.logTime >= it.hi) {
+		return
+	}
+	if it.owed != nil && !it.owed[it.p.topics[m.channel]] {
 		return
 	}
 	it.pending = append(it.pending, pending{off: off, n: n, head: m})
@@ -114,20 +163,36 @@ func (it *iterator) deliver(content func(pending) ([]byte, error)) error {
 	return nil
 }
 
-// take applies the sampling rule to a message of topic at log time t and
-// reports whether it is delivered.
+// take applies the sampling rule to the next message of topic, at log
+// time t, and reports whether it is delivered.
 func (it *iterator) take(topic string, t uint64) bool {
-	if it.sel.Every > 0 {
-		step := uint64(1)
-		if t > it.r.start {
-			step += (t - it.r.start) / uint64(it.sel.Every)
-		}
-		if it.last[topic] >= step {
-			return false
-		}
-		it.last[topic] = step
+	if it.sel.Every <= 0 {
+		return t >= it.sel.From && (it.sel.To == 0 || t < it.sel.To)
 	}
-	return t >= it.sel.From
+	g, known := it.next(topic)
+	if p, ok := it.prev[topic]; !ok || t > p {
+		it.prev[topic] = t
+	}
+	if it.owed != nil {
+		delete(it.owed, topic) // its first message past To settles it
+	}
+	return known && g <= t && g >= it.sel.From && (it.sel.To == 0 || g < it.sel.To)
+}
+
+// next returns the first sample time after the latest message of topic
+// seen, and whether it is known: a topic with no message seen yet has the
+// log's start as its next sample time when the read began there, and an
+// earlier one (served by an earlier range) otherwise.
+func (it *iterator) next(topic string) (uint64, bool) {
+	p, ok := it.prev[topic]
+	start, every := it.r.start, uint64(it.sel.Every)
+	switch {
+	case !ok:
+		return start, it.lo <= start
+	case p < start:
+		return start, true
+	}
+	return start + ((p-start)/every+1)*every, true
 }
 
 func (it *iterator) decode(im *Image, channel uint16, data []byte) {

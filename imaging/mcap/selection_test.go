@@ -10,28 +10,37 @@ import (
 	"time"
 
 	"github.com/didicm/didicm/imaging/mcap"
+	"github.com/didicm/didicm/imaging/video"
 )
 
 // expect applies a selection to the writer's list by the documented rule:
-// topics, [From, To), and per topic the first message of each step
-// [start+k·every, start+(k+1)·every).
+// topics; with Every, per topic the sample times start+k·Every each take
+// the first message at or after them, a message is delivered once by the
+// first sample time it takes, and the selection keeps the messages whose
+// sample time is in [From, To); without Every, those whose log time is.
 func expect(s sidecar, sel mcap.Selection) []key {
 	msgs := slices.Clone(s.Messages)
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].LogTime < msgs[j].LogTime })
-	last := map[string]int64{}
+	prev := map[string]uint64{}
 	var out []key
 	for _, m := range msgs {
 		if len(sel.Topics) > 0 && !slices.Contains(sel.Topics, m.Topic) {
 			continue
 		}
+		at := m.LogTime // what the range bounds
 		if sel.Every > 0 {
-			step := int64((m.LogTime - s.StartTime) / uint64(sel.Every))
-			if l, ok := last[m.Topic]; ok && l >= step {
-				continue
+			e := uint64(sel.Every)
+			first := s.StartTime // the first sample time not yet taken
+			if p, ok := prev[m.Topic]; ok {
+				first = s.StartTime + ((p-s.StartTime)/e+1)*e
 			}
-			last[m.Topic] = step
+			prev[m.Topic] = m.LogTime
+			if first > m.LogTime {
+				continue // no sample time since the topic's previous message
+			}
+			at = first
 		}
-		if m.LogTime >= sel.From && (sel.To == 0 || m.LogTime < sel.To) {
+		if at >= sel.From && (sel.To == 0 || at < sel.To) {
 			out = append(out, key{m.Topic, m.LogTime})
 		}
 	}
@@ -94,6 +103,44 @@ func TestSelection(t *testing.T) {
 				sameKeys(t, keys(images(t, gs)), expect(side, c.sel))
 			})
 		}
+	}
+}
+
+// The sampling rule is imaging/video's: per topic, video.Schedule offered
+// the log times from the log's start takes the messages Images delivers.
+func TestSamplingIsTheVideoRule(t *testing.T) {
+	dir := corpusDir(t)
+	side := readSidecar(t, dir, "zstd-indexed")
+	r := mustOpen(t, readFile(t, filepath.Join(dir, "zstd-indexed.mcap")), mcap.Limits{})
+	start := r.Start()
+	for _, sel := range []mcap.Selection{
+		{Every: 700 * time.Millisecond, From: start + 2_000_000_500, To: start + 9_000_000_000},
+		{Every: 1500 * time.Millisecond, From: start + 3_100_000_000},
+		{Every: 250 * time.Millisecond, To: start + 4_000_000_000},
+	} {
+		gs, err := collect(t, r, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schedules := map[string]*video.Schedule{}
+		var want []key
+		msgs := slices.Clone(side.Messages)
+		sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].LogTime < msgs[j].LogTime })
+		for _, m := range msgs {
+			s := schedules[m.Topic]
+			if s == nil {
+				to := time.Duration(0)
+				if sel.To != 0 {
+					to = time.Duration(sel.To - start)
+				}
+				s = video.NewSchedule(sel.Every, time.Duration(sel.From)-time.Duration(start), to)
+				schedules[m.Topic] = s
+			}
+			if s.Take(time.Duration(m.LogTime - start)) {
+				want = append(want, key{m.Topic, m.LogTime})
+			}
+		}
+		sameKeys(t, keys(images(t, gs)), want)
 	}
 }
 
