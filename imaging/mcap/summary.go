@@ -151,6 +151,9 @@ func (s *summaryScan) finish() bool {
 	if s.stats != nil && int(s.stats.chunks) != len(s.chunks) {
 		return false
 	}
+	if !s.channelsKnown() {
+		return false // channels only inside chunks: the walk finds them
+	}
 	slices.SortFunc(s.chunks, func(a, b chunkIndexRecord) int { return compareU64(a.offset, b.offset) })
 	prevEnd := uint64(len(magic))
 	for _, c := range s.chunks {
@@ -167,6 +170,23 @@ func (s *summaryScan) finish() bool {
 		s.r.start, s.r.end = s.stats.start, s.stats.end
 	}
 	s.r.indexed = true
+	return true
+}
+
+// channelsKnown reports whether the summary has a channel record for every
+// channel the chunk indexes name (writers may leave them out of the
+// summary), and any at all when the indexes name none.
+func (s *summaryScan) channelsKnown() bool {
+	if len(s.r.cat.channels) == 0 && len(s.chunks) > 0 {
+		return false
+	}
+	for _, c := range s.chunks {
+		for _, id := range c.channels {
+			if _, ok := s.r.cat.channels[id]; !ok {
+				return false
+			}
+		}
+	}
 	return true
 }
 

@@ -13,6 +13,12 @@ import (
 // statistics. edit may change the chunk indexes' fields and the footer's
 // summary start before they are written.
 func indexedFile(edit func(ix []*chunkIndex, summaryStart *uint64)) []byte {
+	return indexedFileChannels(edit, true)
+}
+
+// indexedFileChannels is indexedFile, with or without the schema and
+// channel records in the summary.
+func indexedFileChannels(edit func(ix []*chunkIndex, summaryStart *uint64), channels bool) []byte {
 	f := newMCAP()
 	var ix []*chunkIndex
 	for i := range 2 {
@@ -29,8 +35,10 @@ func indexedFile(edit func(ix []*chunkIndex, summaryStart *uint64)) []byte {
 	if edit != nil {
 		edit(ix, &summary) // before the summary is written: it may change the chunk indexes
 	}
-	f.record(0x03, schemaRecord(1, "sensor_msgs/msg/CompressedImage", "ros2msg"))
-	f.record(0x04, channelRecord(1, 1, "/cam", "cdr"))
+	if channels {
+		f.record(0x03, schemaRecord(1, "sensor_msgs/msg/CompressedImage", "ros2msg"))
+		f.record(0x04, channelRecord(1, 1, "/cam", "cdr"))
+	}
 	for _, c := range ix {
 		f.record(0x08, c.content())
 	}
@@ -51,25 +59,27 @@ func (c *chunkIndex) content() []byte {
 
 func TestCraftedSummaries(t *testing.T) {
 	cases := []struct {
-		name    string
-		edit    func(ix []*chunkIndex, start *uint64)
-		indexed bool
-		images  int
-		problem error
+		name       string
+		edit       func(ix []*chunkIndex, start *uint64)
+		indexed    bool
+		images     int
+		problem    error
+		noChannels bool // the summary leaves the schema and channel out
 	}{
-		{"an intact summary is used", nil, true, 2, nil},
-		{"a chunk index outside the file is not trusted", func(ix []*chunkIndex, _ *uint64) { ix[1].offset = 1 << 40 }, false, 2, nil},
-		{"a chunk index with a length past the data section is not trusted", func(ix []*chunkIndex, _ *uint64) { ix[1].length = 1 << 62 }, false, 2, nil},
-		{"two chunk indexes of one chunk are not trusted", func(ix []*chunkIndex, _ *uint64) { *ix[1] = *ix[0] }, false, 2, nil},
-		{"a summary start inside the magic is not trusted", func(_ []*chunkIndex, s *uint64) { *s = 3 }, false, 2, nil},
-		{"a summary start past the footer is not trusted", func(_ []*chunkIndex, s *uint64) { *s = 1 << 50 }, false, 2, nil},
-		{"a summary start at the first chunk is not trusted", func(ix []*chunkIndex, s *uint64) { *s = ix[0].offset }, false, 2, nil},
-		{"a chunk index whose length does not match its chunk loses that chunk", func(ix []*chunkIndex, _ *uint64) { ix[1].length -= 3 }, true, 1, mcap.ErrCorrupt},
-		{"a chunk index pointing at another record loses that chunk", func(ix []*chunkIndex, _ *uint64) { ix[1].offset += 9 }, true, 1, mcap.ErrCorrupt},
+		{"an intact summary is used", nil, true, 2, nil, false},
+		{"a summary without the channels its chunks use is not used", nil, false, 2, nil, true},
+		{"a chunk index outside the file is not trusted", func(ix []*chunkIndex, _ *uint64) { ix[1].offset = 1 << 40 }, false, 2, nil, false},
+		{"a chunk index with a length past the data section is not trusted", func(ix []*chunkIndex, _ *uint64) { ix[1].length = 1 << 62 }, false, 2, nil, false},
+		{"two chunk indexes of one chunk are not trusted", func(ix []*chunkIndex, _ *uint64) { *ix[1] = *ix[0] }, false, 2, nil, false},
+		{"a summary start inside the magic is not trusted", func(_ []*chunkIndex, s *uint64) { *s = 3 }, false, 2, nil, false},
+		{"a summary start past the footer is not trusted", func(_ []*chunkIndex, s *uint64) { *s = 1 << 50 }, false, 2, nil, false},
+		{"a summary start at the first chunk is not trusted", func(ix []*chunkIndex, s *uint64) { *s = ix[0].offset }, false, 2, nil, false},
+		{"a chunk index whose length does not match its chunk loses that chunk", func(ix []*chunkIndex, _ *uint64) { ix[1].length -= 3 }, true, 1, mcap.ErrCorrupt, false},
+		{"a chunk index pointing at another record loses that chunk", func(ix []*chunkIndex, _ *uint64) { ix[1].offset += 9 }, true, 1, mcap.ErrCorrupt, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			data := indexedFile(c.edit)
+			data := indexedFileChannels(c.edit, !c.noChannels)
 			r, err := mcap.Open(bytes.NewReader(data), int64(len(data)), mcap.Limits{})
 			if err != nil {
 				t.Fatalf("Open: %v", err)

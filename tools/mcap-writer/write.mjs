@@ -197,6 +197,9 @@ const FILES = [
   { name: "zstd-noindex", compression: "zstd", indexed: false, writer: NO_SUMMARY },
   { name: "lz4-noindex", compression: "lz4", indexed: false, writer: NO_SUMMARY },
   { name: "unchunked", compression: "none", indexed: false, writer: { useChunks: false } },
+  // Chunk indexes, but no schemas or channels in the summary: a reader
+  // cannot use the index alone (indexed: false says it must walk).
+  { name: "zstd-index-nochannels", compression: "zstd", indexed: false, writer: { repeatSchemas: false, repeatChannels: false } },
 ];
 
 async function main() {
