@@ -83,6 +83,17 @@ x265=(-c:v libx265 -preset fast -crf 20 -x265-params keyint=12:min-keyint=12:sce
 head -c $(( $(stat -c %s "$tmp/faststart.mp4") / 2 )) "$tmp/faststart.mp4" > "$tmp/truncated.mp4"
 rm "$tmp/faststart.mp4"
 head -c $(( $(stat -c %s "$tmp/h264.mkv") / 2 )) "$tmp/h264.mkv" > "$tmp/truncated.mkv"
+# Larger than the default frame-size limit: two grey 8192x8192 frames (the crafted-header tests make it lie).
+"${ff[@]}" -f lavfi -i "color=c=gray:size=8192x8192:rate=5:duration=0.4" -c:v libx264 -preset ultrafast \
+  -pix_fmt yuv420p "$tmp/huge-8192.mp4"
+# A size change the header does not announce: 1 s at 112x128, then two 8192x8192 frames (in-band SPS).
+"${ff[@]}" -f lavfi -i "color=c=gray:size=112x128:rate=25:duration=1" -c:v libx264 -preset ultrafast \
+  -x264-params repeat-headers=1 -f h264 "$tmp/small.h264"
+"${ff[@]}" -f lavfi -i "color=c=white:size=8192x8192:rate=25:duration=0.08" -c:v libx264 -preset ultrafast \
+  -x264-params repeat-headers=1 -f h264 "$tmp/large.h264"
+cat "$tmp/small.h264" "$tmp/large.h264" > "$tmp/grow.h264"
+"${ff[@]}" -r 25 -i "$tmp/grow.h264" -c copy "$tmp/resize.mkv"
+rm "$tmp"/*.h264
 
 # A corrupted stretch: 1500 bytes in the middle of h264.mp4's mdat overwritten with a fixed pseudo-random pattern.
 $PY - "$tmp" <<'PYEOF'
@@ -113,6 +124,8 @@ files = {
     "truncated.mp4": {"codec": "h264", "container": "mp4", "damaged": "truncated"},
     "truncated.mkv": {"codec": "h264", "container": "matroska", "damaged": "truncated"},
     "corrupt.mp4": {"codec": "h264", "container": "mp4", "damaged": "corrupt", "corrupt_at": mid, "corrupt_bytes": n},
+    "huge-8192.mp4": {"codec": "h264", "container": "mp4", "width": 8192, "height": 8192},
+    "resize.mkv": {"codec": "h264", "container": "matroska", "width": 112, "height": 128, "grows_to": [8192, 8192]},
 }
 geo["files"] = files
 json.dump(geo, open(f"{d}/corpus.json", "w"), indent=1)
