@@ -10,6 +10,8 @@
 // does not match, a log cut off by a crash) it walks the data section
 // record by record. Chunks may be uncompressed, zstd or lz4; their CRCs
 // are checked, and a chunk that cannot be read is reported and skipped.
+// The data section's CRC is not checked: that would mean reading the whole
+// file, which the index is there to avoid.
 // Records it does not need (attachments, metadata, message indexes,
 // private records) are skipped by their length.
 //
@@ -17,7 +19,12 @@
 // sensor_msgs/CompressedImage, sensor_msgs::msg::CompressedImage) and
 // foxglove_msgs/msg/CompressedImage in ROS 2 CDR, little or big endian;
 // foxglove.CompressedImage in protobuf and in JSON. Image.Data is the
-// compressed payload (JPEG, PNG, ...), for the image decoders.
+// compressed payload (JPEG, PNG, ...), for the image decoders; it is
+// valid during the callback only.
+//
+// Sampling (Selection.Every) follows imaging/video's rule in log time, so
+// that the pipeline can split a long log into time ranges for several
+// workers and retry one range alone.
 //
 // Every size a file claims is checked against Limits before anything is
 // allocated, and decompression never writes past the size checked, so
