@@ -7,10 +7,14 @@ import (
 
 func TestNormalFormat(t *testing.T) {
 	for in, want := range map[string]string{
-		"jpeg": "jpeg", "JPG": "jpeg", "rgb8; jpeg compressed bgr8": "jpeg",
-		"png": "png", "bgr8; png compressed bgr8": "png",
+		"jpeg":                       "jpeg",
+		"JPG":                        "jpeg",
+		"rgb8; jpeg compressed bgr8": "jpeg",
+		"png":                        "png",
+		"bgr8; png compressed bgr8":  "png",
 		"16UC1; compressedDepth png": "16UC1; compressedDepth png",
-		"webp":                       "webp", "": "",
+		"webp":                       "webp",
+		"":                           "",
 	} {
 		if got := normalFormat(in); got != want {
 			t.Errorf("normalFormat(%q) = %q, want %q", in, got, want)
