@@ -60,7 +60,9 @@ func (Decoder) Sample(ctx context.Context, src video.Source, opts video.Options,
 	if err := in.openDecoder(opts); err != nil {
 		return err
 	}
-	return newRun(in, opts, fn).do(ctx)
+	r := newRun(in, opts, fn)
+	defer r.release()
+	return r.do(ctx)
 }
 
 func checkOptions(o video.Options) error {

@@ -42,6 +42,14 @@
 // stated duration) gives error frames for the sample times it no longer
 // holds. None of these fail the call; a failing Source does (video.ErrRead).
 //
+// Speed. With Every, packets whose frames no sample time can take are held
+// back from the decoder and dropped at the next closed key frame (an H.264
+// or HEVC IDR, any VP8, VP9, AV1 or MJPEG key frame), their frames kept as
+// placeholders in presentation order: with key frames at least as frequent
+// as the samples, only the frames from a key frame to each sample are
+// decoded. KeyframesOnly sends only key packets to the decoder, whose
+// skip_frame is also AVDISCARD_NONKEY.
+//
 // Ranges. Sample seeks to the key frame before From and decodes forward;
 // when the demuxer lands on a key frame at or after From it seeks again
 // further back, so that the frame before From is decoded and the sampling

@@ -3,6 +3,7 @@
 package ffmpeg_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -80,6 +81,39 @@ func TestFramesHaveTheirPlaceAndTime(t *testing.T) {
 				}
 				if f.TimeBase != info.TimeBase || f.Width != inW || f.Height != inH || f.Channels != 1 || len(f.pix) != inW*inH {
 					t.Fatalf("frame %d: time base %v, %dx%dx%d, %d bytes", i, f.TimeBase, f.Width, f.Height, f.Channels, len(f.pix))
+				}
+			}
+		})
+	}
+}
+
+// TestSampledFramesAreTheDecodedFramesTheRuleTakes compares each Every run,
+// which leaves undecoded the packets no sample time needs, with every frame
+// decoded and the rule applied afterwards: the same frames, indices and
+// pixels.
+func TestSampledFramesAreTheDecodedFramesTheRuleTakes(t *testing.T) {
+	c := loadCorpus(t)
+	for _, name := range append(goodFiles, "corrupt.mp4") {
+		t.Run(name, func(t *testing.T) {
+			src := c.open(t, name)
+			all := sample(t, src, grey28(video.Options{}))
+			var ts []time.Duration
+			byT := map[time.Duration]frame{}
+			for _, f := range all {
+				ts = append(ts, f.T)
+				byT[f.T] = f
+			}
+			for _, every := range []time.Duration{time.Second, 2 * time.Second, 3700 * time.Millisecond} {
+				got := sample(t, src, grey28(video.Options{Every: every}))
+				want := expectedTimes(ts, every, time.Duration(c.Seconds)*time.Second)
+				if len(got) != len(want) {
+					t.Fatalf("every %v: %d frames, want %d", every, len(got), len(want))
+				}
+				for i, f := range got {
+					w := byT[want[i]]
+					if f.T != w.T || f.Index != w.Index || f.Key != w.Key || (f.Err == nil) != (w.Err == nil) || !bytes.Equal(f.pix, w.pix) {
+						t.Fatalf("every %v, frame %d: %v, decoding every frame gives %v", every, i, f, w)
+					}
 				}
 			}
 		})

@@ -17,6 +17,9 @@ func (r *run) seek(target time.Duration) error {
 	in := r.in
 	r.seeks++
 	r.target, r.keySeen, r.tainted, r.outstanding = target, false, false, nil
+	if r.skip != nil {
+		r.skip.reset()
+	}
 	r.decoded, r.readAny, r.readEnd = false, false, 0
 	r.leadOpen, r.leading = false, 0
 	in.r.allow(in.lim.MaxHeaderBytes, "a seek")

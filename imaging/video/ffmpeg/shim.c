@@ -111,7 +111,8 @@ int vd_read(vd_ctx *c) {
 	}
 }
 
-int vd_send(vd_ctx *c, int flush) { return avcodec_send_packet(c->dec, flush ? NULL : c->pkt); }
+// vd_send_packet sends pkt to the decoder (NULL: the end of the stream).
+int vd_send_packet(vd_ctx *c, const AVPacket *pkt) { return avcodec_send_packet(c->dec, pkt); }
 
 int vd_receive(vd_ctx *c) { return avcodec_receive_frame(c->dec, c->frame); }
 

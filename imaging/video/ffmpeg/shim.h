@@ -45,7 +45,7 @@ int vd_open(vd_ctx *c, uintptr_t handle, const char *format, int buf_size, int64
             int64_t analyzeduration, int max_streams, int64_t max_pixels);
 int vd_open_decoder(vd_ctx *c, int threads, int64_t max_pixels, int keyframes_only);
 int vd_read(vd_ctx *c);
-int vd_send(vd_ctx *c, int flush);
+int vd_send_packet(vd_ctx *c, const AVPacket *pkt);
 int vd_receive(vd_ctx *c);
 int vd_scale(vd_ctx *c, int w, int h, int gray);
 int vd_seek(vd_ctx *c, int64_t ts, int flags);
