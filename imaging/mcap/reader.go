@@ -180,7 +180,7 @@ func (c *catalog) add(op byte, content []byte) error {
 // them are never read).
 const catalogHeadMax = 2 + 2 + 2*(4+maxName)
 
-// errString names the record type of an opcode in messages.
+// opName names the record type of an opcode in messages.
 func opName(op byte) string {
 	switch op {
 	case opChunk:
