@@ -3,6 +3,7 @@ package mcap_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"runtime"
 	"testing"
@@ -142,6 +143,16 @@ func craftedCases() []craftedCase {
 			file: chunkFile(plainChunk(t0, t0, cat(oneImage(nil),
 				rec(0x05, messageRecord(1, 2, t0+1, cat([]byte{0, 1, 0, 0}, u32(1), u32(2), u32(0xFFFFFFFF), []byte("x"))))))),
 			problem: mcap.ErrMalformedMessage, images: 1},
+		{name: "a chunk with more channels than a segment keeps is read whole",
+			file: func(testing.TB) []byte {
+				records := rec(0x03, schemaRecord(1, "sensor_msgs/msg/CompressedImage", "ros2msg"))
+				for i := range 70 {
+					records = cat(records, rec(0x04, channelRecord(uint16(i+1), 1, fmt.Sprintf("/cam/%d", i), "cdr")),
+						rec(0x05, messageRecord(uint16(i+1), 1, t0+uint64(i), cdrImage("c", "png", []byte("img")))))
+				}
+				return newMCAP().record(0x06, plainChunk(t0, t0+69, records)).end()
+			},
+			images: 70},
 		{name: "more channels than MaxChannels fail Open",
 			file: func(testing.TB) []byte {
 				f := newMCAP().imageChannel(1, "/cam")

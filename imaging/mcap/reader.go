@@ -30,8 +30,24 @@ type segment struct {
 	offset, length int64 // the chunk record, or the run's records
 	start, end     uint64
 	chunk          bool
-	channels       []uint16 // channels with messages in it; nil: not known
+	channels       []uint16 // channels with messages in it; nil: not known (or more than maxSegmentChannels)
 	err            error    // the chunk could not be read when Open walked it
+}
+
+// maxSegmentChannels bounds the channel IDs kept per segment, so that the
+// index in memory stays within MaxChunks times a constant; a segment with
+// more is read whenever a channel is selected.
+const maxSegmentChannels = 64
+
+// addChannel records that segment channels has a message on channel c.
+func addChannel(channels []uint16, c uint16) []uint16 {
+	if channels == nil || slices.Contains(channels, c) {
+		return channels
+	}
+	if len(channels) == maxSegmentChannels {
+		return nil
+	}
+	return append(channels, c)
 }
 
 // Channel describes one channel of the file.

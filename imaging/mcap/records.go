@@ -77,6 +77,9 @@ func parseChunkIndex(b []byte, maxChannels int) (chunkIndexRecord, bool) {
 	if len(m.b)%10 != 0 || len(m.b)/10 > maxChannels {
 		return c, false
 	}
+	if len(m.b)/10 > maxSegmentChannels {
+		return c, l.ok() // too many to keep: channels not known
+	}
 	for len(m.b) > 0 {
 		c.channels = append(c.channels, m.u16())
 		m.u64()

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"io"
-	"slices"
 )
 
 // runSpan is how many bytes of message records outside chunks one segment
@@ -86,9 +85,7 @@ func (r *Reader) walkMessage(w *window, run *segment, pos int64, n uint64) (*seg
 	}
 	run.length = pos + recordHeaderSize + int64(n) - run.offset
 	run.start, run.end = min(run.start, m.logTime), max(run.end, m.logTime)
-	if !slices.Contains(run.channels, m.channel) {
-		run.channels = append(run.channels, m.channel)
-	}
+	run.channels = addChannel(run.channels, m.channel)
 	return run, nil
 }
 
@@ -133,9 +130,7 @@ func (r *Reader) walkChunk(w *window, cr *chunkReader, pos int64, n uint64) (seg
 			seg.start, seg.end, first = m.logTime, m.logTime, false
 		}
 		seg.start, seg.end = min(seg.start, m.logTime), max(seg.end, m.logTime)
-		if !slices.Contains(channels, m.channel) {
-			channels = append(channels, m.channel)
-		}
+		channels = addChannel(channels, m.channel)
 	})
 	if err == nil {
 		seg.channels = channels
