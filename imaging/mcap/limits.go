@@ -2,7 +2,11 @@ package mcap
 
 // Limits bounds what a file can make the reader hold in memory, whatever
 // its headers claim: every length is checked against these before anything
-// is allocated. A zero field means its default.
+// is allocated. An Images call holds one chunk as stored and decompressed
+// and the messages it selects from it (about three times MaxChunkBytes at
+// most); a Reader holds its chunk index (under 200 bytes a chunk) and the
+// schema and channel names (4 KiB each at most: longer ones make the record
+// malformed). A zero field means its default.
 type Limits struct {
 	// MaxRecordBytes bounds a record read whole outside a chunk (schema,
 	// channel and summary records). Zero means 16 MiB.
