@@ -124,3 +124,23 @@ func TestCorpusChannelsAndTimes(t *testing.T) {
 		})
 	}
 }
+
+// A Reader serves concurrent Images calls, each with its own buffers.
+func TestConcurrentImages(t *testing.T) {
+	dir := corpusDir(t)
+	side := readSidecar(t, dir, "lz4-indexed")
+	r := mustOpen(t, readFile(t, filepath.Join(dir, "lz4-indexed.mcap")), mcap.Limits{})
+	results := make(chan []got, 3)
+	for range cap(results) {
+		go func() {
+			gs, err := collect(t, r, mcap.Selection{})
+			if err != nil {
+				t.Error(err)
+			}
+			results <- gs
+		}()
+	}
+	for range cap(results) {
+		checkMessages(t, images(t, <-results), side.Messages)
+	}
+}
