@@ -22,7 +22,10 @@ func (r *run) seek(target time.Duration) error {
 	}
 	r.decoded, r.readAny, r.readEnd = false, false, 0
 	r.leadOpen, r.leading = false, 0
-	in.r.allow(in.lim.MaxHeaderBytes, "a seek")
+	// A seek may read far (a Matroska file without cues is read cluster by
+	// cluster to the target) but allocates nothing in proportion: the
+	// context, not an allowance, bounds it.
+	in.r.allow(in.r.size+1, "a seek")
 	if target <= 0 {
 		r.atStart, r.warm, r.next = true, false, 0
 		if r.seeks == 1 {
