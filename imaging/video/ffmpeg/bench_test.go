@@ -28,6 +28,16 @@ func BenchmarkSample1080p(b *testing.B) {
 	if path == "" {
 		b.Skip("DIDICM_BENCH_VIDEO not set (scripts/video-corpus.sh --bench)")
 	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, _ := f.Stat()
+	info, err := ffmpeg.Decoder{}.Probe(context.Background(), io.NewSectionReader(f, 0, st.Size()), video.Limits{})
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
 	const scale = "scale=224:224:flags=area"
 	cases := []struct {
 		name string
@@ -56,7 +66,7 @@ func BenchmarkSample1080p(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(frames)*float64(b.N)/b.Elapsed().Seconds(), "frames/s")
-			b.ReportMetric(60*float64(b.N)/b.Elapsed().Seconds(), "video-s/s")
+			b.ReportMetric(info.Duration.Seconds()*float64(b.N)/b.Elapsed().Seconds(), "video-s/s")
 			b.ReportMetric(float64(frames), "frames")
 		})
 	}

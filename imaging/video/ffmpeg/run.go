@@ -185,9 +185,7 @@ func (r *run) countLeading(pts int64, key bool) {
 
 // flush drains the decoder at the end of the file.
 func (r *run) flush() error {
-	if err := r.sendHeld(); err != nil {
-		return err
-	}
+	r.dropHeld() // no later packet needs them
 	C.vd_send_packet(r.in.c, nil)
 	if err := r.drain(); err != nil {
 		return err
