@@ -50,6 +50,7 @@ type Bucket struct {
 	// error: fault injection for tests and failure drills. Nil in production.
 	FailWrite func(key string) error
 	b         *blob.Bucket
+	scheme    string // of URL
 	// local is the folder of a file:// bucket: gocloud's fileblob escapes
 	// some bytes of a key (control characters among them) when it opens a
 	// file but lists the file under its plain name, so such a key is read
@@ -65,8 +66,11 @@ func Open(ctx context.Context, url string) (*Bucket, error) {
 		return nil, fmt.Errorf("open bucket %q: %w", url, err)
 	}
 	bk := &Bucket{URL: url, b: b}
-	if u, err := neturl.Parse(url); err == nil && u.Scheme == "file" {
-		bk.local = u.Path
+	if u, err := neturl.Parse(url); err == nil {
+		bk.scheme = u.Scheme
+		if u.Scheme == "file" {
+			bk.local = u.Path
+		}
 	}
 	return bk, nil
 }

@@ -10,20 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"gocloud.dev/blob"
 )
-
-// DefaultListWorkers is how many folders of a bucket without a local
-// folder (S3, GCS, Azure, mem) are listed at once when Bucket.ListWorkers
-// is zero.
-const DefaultListWorkers = 16
-
-// listPageSize is the keys asked for per listing request (S3's maximum).
-const listPageSize = 1000
 
 // Walk calls fn for every object under prefix that passes f, as the
 // listing streams in; fn is called from one goroutine at a time, and an
@@ -32,8 +19,8 @@ const listPageSize = 1000
 // A file:// bucket is walked once, one directory read per folder, in key
 // order (directories sort as name+"/"): gocloud's fileblob re-walks the
 // whole tree for every page of 1,000 keys, which made listing quadratic.
-// Other buckets are listed folder by folder ("/" as the delimiter),
-// ListWorkers folders at a time, in no particular order.
+// Other buckets are listed in key ranges cut at the prefix's subfolders,
+// ListWorkers ranges at a time, in no particular order (walkRanges).
 //
 // Keys ending in "/" (the empty "folder" objects some S3 consoles make)
 // are not objects of an archive and are skipped.
@@ -48,7 +35,7 @@ func (b *Bucket) Walk(ctx context.Context, prefix string, f Filter, fn func(Obje
 	if b.local != "" {
 		err = (&dirWalker{root: b.local, prefix: prefix, ctx: ctx, fn: keep}).walk()
 	} else {
-		err = b.walkFolders(ctx, prefix, keep)
+		err = b.walkRanges(ctx, prefix, keep)
 	}
 	if err != nil {
 		return fmt.Errorf("list %s%s: %w", b.URL, prefix, err)
@@ -175,145 +162,3 @@ func unescapeName(s string) string {
 	return b.String()
 }
 
-// walkFolders lists a bucket that has no local folder: each folder's
-// listing (with "/" as the delimiter) names its objects and its
-// subfolders, and subfolders are listed by ListWorkers goroutines.
-func (b *Bucket) walkFolders(ctx context.Context, prefix string, fn func(Object) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	objs := make(chan Object, listPageSize)
-	q := newFolderQueue(prefix)
-	var wg sync.WaitGroup
-	for range max(1, b.listWorkers()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p, ok := q.next(); ok; p, ok = q.next() {
-				err := b.listFolder(ctx, p, q, objs)
-				q.done()
-				if err != nil {
-					cancel(err)
-					q.stop()
-				}
-			}
-		}()
-	}
-	go func() { wg.Wait(); close(objs) }()
-	for o := range objs {
-		if ctx.Err() != nil {
-			continue // drain, so that the listers can finish
-		}
-		if err := fn(o); err != nil {
-			cancel(err)
-			q.stop()
-		}
-	}
-	return context.Cause(ctx)
-}
-
-func (b *Bucket) listWorkers() int {
-	if b.ListWorkers > 0 {
-		return b.ListWorkers
-	}
-	return DefaultListWorkers
-}
-
-// listFolder lists one folder page by page: objects go to out, subfolders
-// to q.
-func (b *Bucket) listFolder(ctx context.Context, prefix string, q *folderQueue, out chan<- Object) error {
-	token := blob.FirstPageToken
-	for {
-		opts := &blob.ListOptions{Prefix: prefix, Delimiter: "/"}
-		if len(token) == 0 && prefix != "" {
-			opts.BeforeList = startAfter(prefix)
-		}
-		page, next, err := b.b.ListPage(ctx, token, listPageSize, opts)
-		if err != nil {
-			return err
-		}
-		for _, o := range page {
-			if o.IsDir {
-				q.add(o.Key)
-				continue
-			}
-			select {
-			case out <- Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}:
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			}
-		}
-		if len(next) == 0 {
-			return nil
-		}
-		token = next
-	}
-}
-
-// startAfter asks an S3 listing to start at prefix: S3 itself starts
-// there, but some S3-compatible servers (gofakes3, which the tests use)
-// scan from the bucket's first key for every prefix unless told.
-func startAfter(prefix string) func(func(any) bool) error {
-	return func(as func(any) bool) error {
-		var in *s3.ListObjectsV2Input
-		if as(&in) && in != nil {
-			in.StartAfter = aws.String(prefix[:len(prefix)-1])
-		}
-		return nil
-	}
-}
-
-// folderQueue holds the folders still to list; next blocks until one is
-// there or every folder is listed.
-type folderQueue struct {
-	mu      sync.Mutex
-	cond    *sync.Cond
-	todo    []string
-	active  int
-	stopped bool
-}
-
-func newFolderQueue(first string) *folderQueue {
-	q := &folderQueue{todo: []string{first}}
-	q.cond = sync.NewCond(&q.mu)
-	return q
-}
-
-// next takes a folder to list; false means the walk is over.
-func (q *folderQueue) next() (string, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for len(q.todo) == 0 && q.active > 0 && !q.stopped {
-		q.cond.Wait()
-	}
-	if len(q.todo) == 0 || q.stopped {
-		return "", false
-	}
-	p := q.todo[len(q.todo)-1]
-	q.todo = q.todo[:len(q.todo)-1]
-	q.active++
-	return p, true
-}
-
-// add queues a subfolder found while listing.
-func (q *folderQueue) add(p string) {
-	q.mu.Lock()
-	q.todo = append(q.todo, p)
-	q.mu.Unlock()
-	q.cond.Signal()
-}
-
-// done says a folder taken by next is listed.
-func (q *folderQueue) done() {
-	q.mu.Lock()
-	q.active--
-	q.mu.Unlock()
-	q.cond.Broadcast()
-}
-
-// stop ends the walk: next returns false from now on.
-func (q *folderQueue) stop() {
-	q.mu.Lock()
-	q.stopped = true
-	q.mu.Unlock()
-	q.cond.Broadcast()
-}
