@@ -39,7 +39,7 @@ test-py: ## Python unit tests and the train/export smoke run
 	cd training && PYTHONPATH=. $(PY) -m pytest -q -p no:cacheprovider tests
 
 .PHONY: test-go
-test-go: $(ORT_LIB) dicom-corpus ## Go tests (a missing ONNX Runtime fails them; DIDICM_SKIP_ORT=1 skips instead)
+test-go: $(ORT_LIB) dicom-corpus mcap-corpus ## Go tests (a missing ONNX Runtime fails them; DIDICM_SKIP_ORT=1 skips instead)
 	scripts/demo-data.sh
 	$(GO) vet ./...
 	$(GO) vet -tags demo ./cmd/didicm
@@ -47,7 +47,7 @@ test-go: $(ORT_LIB) dicom-corpus ## Go tests (a missing ONNX Runtime fails them;
 	$(GO) test -count=1 -tags demo -run Demo ./cmd/didicm
 
 .PHONY: fuzz
-fuzz: $(ORT_LIB) ## run each fuzz target for FUZZTIME (scripts/fuzz.sh)
+fuzz: $(ORT_LIB) mcap-corpus ## run each fuzz target for FUZZTIME (scripts/fuzz.sh)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 .PHONY: bench
@@ -112,6 +112,16 @@ $(W2)/ce-w2.onnx:
 
 $(W2_LAST):
 	$(PY) training/scripts/w2-frames.py $(W2)/frames $(W2_FRAMES)
+
+# MCAP test corpus of imaging/mcap: logs written by @mcap/core (tools/mcap-writer,
+# pinned by its lockfile) from MNIST digits, with a JSON sidecar per file.
+MCAP_CORPUS = build/mcap-corpus
+
+.PHONY: mcap-corpus
+mcap-corpus: $(MCAP_CORPUS)/corpus.json ## MCAP test corpus in build/mcap-corpus/ (needs node; npm ci of tools/mcap-writer if missing)
+
+$(MCAP_CORPUS)/corpus.json: scripts/mcap-corpus.sh tools/mcap-writer/package-lock.json $(wildcard tools/mcap-writer/*.mjs)
+	scripts/mcap-corpus.sh $(MCAP_CORPUS)
 
 # DICOM test corpus of imaging/dicom: files made by Debian's dcmtk and gdcm
 # tools, references decoded by pydicom (+GDCM), see training/scripts/dicom-corpus.py.

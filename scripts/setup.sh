@@ -33,6 +33,9 @@ go mod download
 # DuckDB, the independent Parquet reader of the tests (tools/duckdb-check, pinned by its lockfile).
 [ -e tools/duckdb-check/node_modules/@duckdb/node-api/package.json ] \
   || npm ci --prefix tools/duckdb-check --no-audit --no-fund --loglevel=error
+# @mcap/core, the independent MCAP writer of imaging/mcap's corpus (tools/mcap-writer, pinned by its lockfile).
+[ -e tools/mcap-writer/node_modules/@mcap/core/package.json ] \
+  || npm ci --prefix tools/mcap-writer --no-audit --no-fund --loglevel=error
 # golangci-lint (make lint), built from the Go module proxy into .cache/bin.
 lint_version=v2.15.0
 if ! .cache/bin/golangci-lint version 2>/dev/null | grep -q "version ${lint_version#v} "; then
