@@ -154,7 +154,7 @@ func TestParquetResultsReadByDuckDBMatchTheJSONLinesOfTheSameJob(t *testing.T) {
 			if row.Class != r.Class || row.ClassIndex != int64(r.ClassIndex) || row.MaxProb != r.MaxProb ||
 				row.EntropyNorm != r.EntropyNorm || row.ErrorReason != r.ErrorReason || row.NFE != int64(r.NFE) ||
 				row.Batch != int64(i) || row.Job != specs[jobs.FormatParquet].ID || row.ModelSHA256 != r.ModelSHA256 ||
-				!slices.Equal(row.Posterior, r.Posterior) {
+				!slices.EqualFunc(row.Posterior, r.Posterior, sameAtFloat32) {
 				t.Fatalf("batch %d: parquet row %+v\nJSON record %+v", i, row, r)
 			}
 			if r.Error == "" && (len(row.TopKClass) != 3 || row.TopKClass[0] != r.Class || row.TopKProb[0] != r.MaxProb) {
@@ -204,3 +204,8 @@ func TestParquetResultsReadByDuckDBMatchTheJSONLinesOfTheSameJob(t *testing.T) {
 		t.Fatalf("Finish without the stats of a parquet batch: %v, want ErrParquetResults", err)
 	}
 }
+
+// sameAtFloat32 reports whether a Parquet posterior value (float64) and
+// the JSON line's (written at float32 precision, classify.Record.AppendJSON)
+// are the same probability.
+func sameAtFloat32(parquet, line float64) bool { return float32(parquet) == float32(line) }

@@ -5,7 +5,6 @@
 package workers
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -170,11 +170,11 @@ func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, key
 		return scored{}, jobs.Permanent(err)
 	}
 	sha, ver, provider := p.Model.Identity()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := lines{total: len(keys)}
 	var pq *pipeline.ParquetResults // Parquet results: buf holds only the record being added
 	if spec.Format == jobs.FormatParquet {
 		pq = pipeline.NewParquetResults(spec, p.Model.Metadata().ClassNames, len(keys))
+		buf.total = 1
 	}
 	out := scored{stats: pipeline.NewBatchStats(), plan: decision}
 	rule := pipeline.RuleOf(spec)
@@ -196,23 +196,47 @@ func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, key
 		rec := pipeline.Record{Record: r, Job: b.JobID, Batch: b.Index, ModelSHA256: sha, ORTVersion: ver, Provider: provider}
 		if pq != nil {
 			pq.Add(rec)
-			buf.Reset() // the JSON line is only the review line's source, copied by Add
+			buf.b = buf.b[:0] // the JSON line is only the review line's source, copied by Add
 		}
-		from := buf.Len()
-		if err := enc.Encode(rec); err != nil {
+		line, err := buf.add(&rec)
+		if err != nil {
 			return err
 		}
-		out.stats.Add(rec, buf.Bytes()[from:], rule)
+		out.stats.Add(rec, line, rule)
 		return nil
 	})
 	if err == nil {
 		err = fetchErr
 	}
-	out.results = buf.Bytes()
+	out.results = buf.b
 	if pq != nil && err == nil {
 		out.results, err = pq.Encode()
 	}
 	return out, err
+}
+
+// lines is a batch's results as JSON Lines, in one buffer that is sized
+// after the first line for all total: at K=10⁵ a line is over a megabyte,
+// and growing the buffer by doubling would allocate and copy the batch's
+// results twice more.
+type lines struct {
+	b     []byte
+	total int // lines expected
+	n     int // lines added
+}
+
+// add appends rec's line and returns it, newline included.
+func (l *lines) add(rec *pipeline.Record) ([]byte, error) {
+	from := len(l.b)
+	b, err := rec.AppendJSON(l.b)
+	if err != nil {
+		return nil, err
+	}
+	l.b = append(b, '\n')
+	if l.n++; l.n == 1 && l.total > 1 {
+		l.b = slices.Grow(l.b, (l.total-1)*(len(l.b)-from)*9/8)
+	}
+	return l.b[from:], nil
 }
 
 // store writes the batch's stats and then its results (which mark it done),

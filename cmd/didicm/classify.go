@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -184,7 +183,8 @@ func classifyFiles(ctx context.Context, eng *classify.Engine, files []listed, ba
 
 type recordWriter struct {
 	w      io.Writer
-	enc    *json.Encoder
+	jsonl  bool
+	line   []byte // jsonl: the record being written, reused
 	tw     *tabwriter.Writer
 	n, bad int
 }
@@ -192,7 +192,7 @@ type recordWriter struct {
 func newRecordWriter(w io.Writer, format string) *recordWriter {
 	rw := &recordWriter{w: w}
 	if format == "jsonl" {
-		rw.enc = json.NewEncoder(w)
+		rw.jsonl = true
 		return rw
 	}
 	rw.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -205,8 +205,8 @@ func (rw *recordWriter) write(r classify.Record) error {
 	if r.Error != "" {
 		rw.bad++
 	}
-	if rw.enc != nil {
-		return rw.enc.Encode(r)
+	if rw.jsonl {
+		return rw.writeLine(&r)
 	}
 	if r.Error != "" {
 		_, err := fmt.Fprintf(rw.tw, "%s\t-\t-\t-\t-\t%s\t%d\t%s\n", printable(r.Key), r.Sampler, r.NFE, printable(r.Error))
@@ -214,6 +214,18 @@ func (rw *recordWriter) write(r classify.Record) error {
 	}
 	_, err := fmt.Fprintf(rw.tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%d\t\n", printable(r.Key), printable(r.Class), r.MaxProb, r.Margin,
 		r.EntropyNorm, r.Sampler, r.NFE)
+	return err
+}
+
+// writeLine writes r as one JSON line (classify.Record.AppendJSON), in one
+// Write as encoding/json's Encoder did.
+func (rw *recordWriter) writeLine(r *classify.Record) error {
+	line, err := r.AppendJSON(rw.line[:0])
+	if err != nil {
+		return err
+	}
+	rw.line = append(line, '\n')
+	_, err = rw.w.Write(rw.line)
 	return err
 }
 
