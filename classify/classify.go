@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"sort"
 	"sync"
 
 	"github.com/didicm/didicm/calibrate"
@@ -226,14 +225,4 @@ func (e *Engine) softmax(ctx context.Context, inputs [][]float32) ([]sampler.Res
 		}
 	}
 	return res, nil
-}
-
-// topK returns the k most probable classes, most probable first (ties: lower index).
-func topK(p []float64, k int) []int {
-	idx := make([]int, len(p))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] > p[idx[b]] })
-	return idx[:min(k, len(idx))]
 }
