@@ -47,8 +47,11 @@ func BenchmarkSample1080p(b *testing.B) {
 	}{
 		{"every1s/didicm", video.Options{Every: time.Second}, nil, ""},
 		// select keeps the first frame at or after each whole second: the frames Every 1s takes.
-		{"every1s/ffmpeg-select", video.Options{}, nil, "select='isnan(prev_selected_t)+gte(floor(t)\\,floor(prev_selected_t)+1)'," + scale},
+		{"every1s/ffmpeg-select", video.Options{}, nil, selectEvery("1") + scale},
 		{"every1s/ffmpeg-fps", video.Options{}, nil, "fps=1:round=up," + scale},
+		// Sample times between key frames: 1.5 s, 4.5 s, … need the frames from the key frame before them.
+		{"every1.5s/didicm", video.Options{Every: 1500 * time.Millisecond}, nil, ""},
+		{"every1.5s/ffmpeg-select", video.Options{}, nil, selectEvery("1.5") + scale},
 		{"keyframes/didicm", video.Options{KeyframesOnly: true}, nil, ""},
 		// -skip_frame nokey: the decoder drops the other frames (all packets are still read and parsed).
 		{"keyframes/ffmpeg-skip_frame", video.Options{}, []string{"-skip_frame", "nokey"}, scale},
@@ -70,6 +73,12 @@ func BenchmarkSample1080p(b *testing.B) {
 			b.ReportMetric(float64(frames), "frames")
 		})
 	}
+}
+
+// selectEvery is the select filter that keeps the first frame at or after
+// each multiple of step seconds.
+func selectEvery(step string) string {
+	return "select='isnan(prev_selected_t)+gte(floor(t/" + step + ")\\,floor(prev_selected_t/" + step + ")+1)',"
 }
 
 func benchDidicm(b *testing.B, path string, o video.Options) int {
