@@ -2,7 +2,7 @@
 
 package ffmpeg
 
-// #cgo pkg-config: libavformat libavcodec libswscale libavutil
+// #cgo LDFLAGS: -lavformat -lavcodec -lswscale -lavutil
 // #include <stdlib.h>
 // #include "shim.h"
 import "C"
