@@ -83,7 +83,7 @@ func (r *run) checkSize(w, h int) error {
 
 // maxOutstanding bounds the packets waiting for their frames, should a
 // decoder stop giving frames: more than any decoder's reordering delay plus
-// the packets the skipper drops at once.
+// the packets the skipper drops at once. Beyond it the oldest is forgotten.
 const maxOutstanding = 4096
 
 // pend is a packet whose frame has not come out: sent to the decoder, or
@@ -104,6 +104,9 @@ func (r *run) track(pts int64, skipped bool) {
 	if !found {
 		r.outstanding = slices.Insert(r.outstanding, i, pend{pts, skipped})
 	}
+	if len(r.outstanding) > maxOutstanding {
+		r.outstanding, r.tainted = r.outstanding[1:], true
+	}
 }
 
 // lost offers an item for each packet whose frame can no longer come out:
@@ -114,7 +117,6 @@ func (r *run) lost(pts int64) error {
 	n := len(r.outstanding)
 	if pts != avNoPTS {
 		n, _ = slices.BinarySearchFunc(r.outstanding, pts, cmpPend)
-		n = max(n, len(r.outstanding)-maxOutstanding)
 	}
 	gone := slices.Clone(r.outstanding[:n])
 	r.outstanding = r.outstanding[n:]

@@ -87,13 +87,13 @@ func (r *run) do(ctx context.Context) error {
 			return err
 		}
 		more, err := r.packet()
-		if err != nil || more {
-			if err != nil {
-				return err
-			}
+		if err != nil {
+			return err
+		}
+		if more {
 			continue
 		}
-		seeks := r.seeks
+		seeks := r.seeks // the end of the file; draining may still back off and seek
 		if err := r.flush(); err != nil {
 			return err
 		}
@@ -193,16 +193,25 @@ func (r *run) flush() error {
 	return r.lost(avNoPTS)
 }
 
+// maxDecodeErrors is how many errors in a row drain takes from the decoder
+// before it waits for the next packet.
+const maxDecodeErrors = 64
+
 // drain takes every frame the decoder has ready.
 func (r *run) drain() error {
-	for seeks := r.seeks; seeks == r.seeks; {
+	for seeks, errs := r.seeks, 0; seeks == r.seeks && errs < maxDecodeErrors; {
 		rc := C.vd_receive(r.in.c)
 		switch {
 		case rc == avEAGAIN || rc == avEOF:
 			return nil
 		case rc < 0: // a packet that did not decode: see send
-			return r.in.readErr()
+			if err := r.in.readErr(); err != nil {
+				return err
+			}
+			errs++
+			continue
 		}
+		errs = 0
 		if err := r.frame(); err != nil {
 			return err
 		}

@@ -32,7 +32,8 @@ type skipper struct {
 	recent []time.Duration // the times of the latest packets read, ascending
 }
 
-// Bounds of what is held back and of the PTSs remembered.
+// Bounds of what is held back (beyond them it is decoded) and of the times
+// remembered.
 const (
 	maxHeld   = 512
 	maxRecent = 64
@@ -54,9 +55,11 @@ func (r *run) route(pkt *C.AVPacket, pts int64, key bool) error {
 	needed := r.warm || s.needed(t)
 	s.remember(t)
 	if !needed && len(s.held) < maxHeld && s.bytes+int64(pkt.size) <= r.in.lim.MaxPacketBytes {
-		s.held = append(s.held, C.av_packet_clone(pkt))
-		s.bytes += int64(pkt.size)
-		return nil
+		if p := C.av_packet_clone(pkt); p != nil { // a new reference to the same data
+			s.held = append(s.held, p)
+			s.bytes += int64(pkt.size)
+			return nil
+		}
 	}
 	if err := r.sendHeld(); err != nil {
 		return err
