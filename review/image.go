@@ -2,15 +2,18 @@ package review
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
-	"strconv"
-	"strings"
+	"net/http"
 
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/imaging/dicom"
+	"github.com/didicm/didicm/internal/redact"
+	"github.com/didicm/didicm/recordkey"
+	"github.com/didicm/didicm/storage"
 )
 
 // The longest side of a thumbnail and of a "full" image, in pixels.
@@ -19,34 +22,69 @@ const (
 	fullSide  = 4096
 )
 
-// splitFrame splits a record key into the object key and the 1-based DICOM
-// frame ("scan.dcm#frame=3"); 0 means the whole file or its only frame.
-func splitFrame(key string) (string, int) {
-	obj, f, ok := strings.Cut(key, "#frame=")
-	if !ok {
-		return key, 0
-	}
-	n, err := strconv.Atoi(f)
-	if err != nil || n < 1 {
-		return key, 0
-	}
-	return obj, n
+// renderer turns input files into PNGs under the job's limits: at most
+// len(slots) files are read and decoded at once, each within the limits
+// (still images also within lim.Budget), so the server's image memory is
+// bounded by len(slots) × (max_bytes + max_decoded_bytes) whatever the
+// requests.
+type renderer struct {
+	in    *storage.Bucket
+	lim   imaging.Limits
+	slots chan struct{}
 }
 
-// renderPNG decodes an image file (frame of a DICOM file, 1-based, or 0),
-// scales it down to at most side pixels on its longest side and encodes
-// it as PNG.
-func renderPNG(data []byte, frame, side int) ([]byte, error) {
-	var img image.Image
-	var err error
-	if frame > 0 || isDICOM(data) {
-		img, err = dicomFrame(data, frame, side)
-	} else {
-		img, _, err = imaging.Decode(data, imaging.Limits{})
-		if err == nil {
-			img = shrink(img, side)
-		}
+// errLocator marks a key whose locator the page cannot show.
+var errLocator = errors.New("the review page shows whole images and DICOM frames only")
+
+// image serves an item's image as PNG: a thumbnail, or with size=full the
+// whole image (up to fullSide). Only keys of the review list are read.
+func (s *Server) image(w http.ResponseWriter, r *http.Request) {
+	i, ok := s.byKey[r.URL.Query().Get("key")]
+	if !ok {
+		http.Error(w, "no such image in the review list", http.StatusNotFound)
+		return
 	}
+	side := thumbSide
+	if r.URL.Query().Get("size") == "full" {
+		side = fullSide
+	}
+	data, err := s.render.png(r.Context(), locate(&s.items[i]), side)
+	if err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, redact.Error(err), http.StatusUnprocessableEntity)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, max-age=600")
+	_, _ = w.Write(data)
+}
+
+// locate parses an item's key (recordkey). A key that does not parse comes
+// from a job written before record keys had one form: it names its object.
+func locate(it *item) recordkey.Key {
+	k, err := recordkey.Parse(it.key)
+	if err != nil {
+		return recordkey.Of(it.key)
+	}
+	return k
+}
+
+// png reads and renders k's image at most side pixels on its longest side.
+func (rd *renderer) png(ctx context.Context, k recordkey.Key, side int) ([]byte, error) {
+	if k.Topic != "" || k.Timed {
+		return nil, errLocator
+	}
+	select {
+	case rd.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-rd.slots }()
+	data, err := rd.in.Read(ctx, k.Object, rd.lim.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	img, err := rd.decode(data, k.Frame, side)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +93,19 @@ func renderPNG(data []byte, frame, side int) ([]byte, error) {
 		return nil, fmt.Errorf("encode png: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// decode decodes frame (1-based; 0: the whole file or its only frame) and
+// scales it down to side.
+func (rd *renderer) decode(data []byte, frame, side int) (image.Image, error) {
+	if frame > 0 || isDICOM(data) {
+		return dicomFrame(data, frame, side, rd.lim)
+	}
+	img, _, err := imaging.Decode(data, rd.lim)
+	if err != nil {
+		return nil, err
+	}
+	return shrinkImage(img, side), nil
 }
 
 // isDICOM sniffs a Part 10 preamble, or a bare dataset that no image
@@ -70,90 +121,31 @@ func isDICOM(b []byte) bool {
 	return err != nil
 }
 
-// fit returns w×h scaled down to at most side on the longest side.
-func fit(w, h, side int) (int, int) {
-	if w <= side && h <= side {
-		return w, h
-	}
-	if w >= h {
-		return side, max(1, h*side/w)
-	}
-	return max(1, w*side/h), side
-}
-
-// shrink scales img down with imaging's area resampling.
-func shrink(img image.Image, side int) image.Image {
-	b := img.Bounds()
-	w, h := fit(b.Dx(), b.Dy(), side)
-	if w == b.Dx() && h == b.Dy() {
-		return img
-	}
-	planes := imaging.Planes(img, 3)
-	for c, p := range planes {
-		planes[c] = imaging.Resize(p, b.Dx(), b.Dy(), w, h)
-	}
-	return fromPlanes(planes, w, h)
-}
-
-// dicomFrame renders frame (1-based; 0 is the first) through imaging's
-// DICOM path with the file's own window (min-max when it has none),
-// MONOCHROME1 inverted, at most side pixels. imaging decodes every frame of
-// the file; a review list rarely holds long multi-frame files.
-func dicomFrame(data []byte, frame, side int) (image.Image, error) {
-	hdr, err := dicom.Parse(data, dicom.Limits{MaxPixelBytes: imaging.DefaultMaxDecodedBytes})
+// dicomFrame decodes only frame (1-based; 0 is the first) of a DICOM file,
+// checked against lim as the worker checks it, and shows it with the
+// file's own window (min-max when it has none), MONOCHROME1 inverted.
+func dicomFrame(data []byte, frame, side int, lim imaging.Limits) (image.Image, error) {
+	hdr, err := dicom.Parse(data, dicom.Limits{MaxPixelBytes: lim.MaxDecodedBytes})
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}
-	w, h := fit(hdr.Columns, hdr.Rows, side)
-	ch := 1
-	if hdr.SamplesPerPixel == 3 {
+	i := max(frame, 1) - 1
+	if i >= hdr.Frames {
+		return nil, fmt.Errorf("dicom: frame %d of %d", frame, hdr.Frames)
+	}
+	ch := int64(1)
+	if hdr.SamplesPerPixel == 3 || hdr.Palette != nil {
 		ch = 3
 	}
-	in := imaging.Input{Channels: ch, Width: w, Height: h, Mean: make([]float32, ch), Std: ones(ch),
-		Intensity: imaging.Intensity{Kind: "file_window"}}
-	samples, err := imaging.PreprocessAll(data, in, imaging.Limits{})
+	px := int64(hdr.Rows) * int64(hdr.Columns)
+	need := px * (int64(hdr.SamplesPerPixel)*(int64(max(1, hdr.BitsAllocated/8))+8) + 8*ch)
+	if need > lim.MaxDecodedBytes {
+		return nil, fmt.Errorf("dicom: a frame of %dx%d×%d needs about %d bytes to decode, limit %d (too_many_pixels)",
+			hdr.Columns, hdr.Rows, hdr.SamplesPerPixel, need, lim.MaxDecodedBytes)
+	}
+	f, err := hdr.Frame(i)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dicom: %w", err)
 	}
-	i := max(frame, 1) - 1
-	if i >= len(samples) {
-		return nil, fmt.Errorf("dicom: frame %d of %d", frame, len(samples))
-	}
-	if samples[i].Err != nil {
-		return nil, samples[i].Err
-	}
-	x := samples[i].Input
-	planes := make([][]float64, ch)
-	for c := range planes {
-		planes[c] = make([]float64, w*h)
-		for p := range planes[c] {
-			planes[c][p] = float64(x[c*w*h+p])
-		}
-	}
-	return fromPlanes(planes, w, h), nil
-}
-
-func ones(n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = 1
-	}
-	return s
-}
-
-// fromPlanes builds an image from 1 (grey) or 3 (RGB) planes in [0, 1].
-func fromPlanes(planes [][]float64, w, h int) image.Image {
-	u8 := func(v float64) uint8 { return uint8(max(0, min(255, v*255+0.5))) }
-	if len(planes) == 1 {
-		g := image.NewGray(image.Rect(0, 0, w, h))
-		for p, v := range planes[0] {
-			g.Pix[p] = u8(v)
-		}
-		return g
-	}
-	m := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for p := range w * h {
-		m.SetNRGBA(p%w, p/w, color.NRGBA{u8(planes[0][p]), u8(planes[1][p]), u8(planes[2][p]), 255})
-	}
-	return m
+	return shrinkPlanes(windowed(f, hdr), f.Width, f.Height, side), nil
 }

@@ -1,12 +1,13 @@
 package review
 
 import (
-	"bytes"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/recordkey"
 )
 
 func TestADICOMFrameRendersWindowed(t *testing.T) {
@@ -18,14 +19,11 @@ func TestADICOMFrameRendersWindowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rd := &renderer{lim: imaging.Limits{MaxDecodedBytes: imaging.DefaultMaxDecodedBytes}}
 	for _, frame := range []int{0, 1} {
-		out, err := renderPNG(data, frame, 64)
+		img, err := rd.decode(data, frame, 64)
 		if err != nil {
 			t.Fatalf("frame %d: %v", frame, err)
-		}
-		img, err := png.Decode(bytes.NewReader(out))
-		if err != nil {
-			t.Fatal(err)
 		}
 		if b := img.Bounds(); max(b.Dx(), b.Dy()) > 64 || b.Dx() == 0 {
 			t.Fatalf("frame %d: %v, want at most 64 px", frame, b)
@@ -42,23 +40,23 @@ func TestADICOMFrameRendersWindowed(t *testing.T) {
 			t.Fatalf("frame %d is flat (%d)", frame, lo)
 		}
 	}
-	if _, err := renderPNG(data, 99, 64); err == nil {
+	if _, err := rd.decode(data, 99, 64); err == nil {
 		t.Fatal("frame 99 of a short file rendered")
 	}
 }
 
-func TestSplitFrame(t *testing.T) {
-	for key, want := range map[string]struct {
-		obj   string
-		frame int
-	}{
-		"a/scan.dcm":         {"a/scan.dcm", 0},
-		"a/scan.dcm#frame=3": {"a/scan.dcm", 3},
-		"a/scan.dcm#frame=x": {"a/scan.dcm#frame=x", 0},
-		"a/scan.dcm#frame=0": {"a/scan.dcm#frame=0", 0},
+func TestKeysOfOlderJobsNameTheirObject(t *testing.T) {
+	for key, want := range map[string]recordkey.Key{
+		"a/scan.dcm":         {Object: "a/scan.dcm"},
+		"a/scan.dcm#frame=3": {Object: "a/scan.dcm", Frame: 3},
+		"a/x%23frame=3#":     {Object: "a/x#frame=3"},
+		"a/odd#name.png":     {Object: "a/odd#name.png"},
+		"a/scan.dcm#frame=x": {Object: "a/scan.dcm#frame=x"},
+		"a/100%.png#frame=2": {Object: "a/100%.png#frame=2"},
+		"a/cr\r.png#frame=1": {Object: "a/cr\r.png", Frame: 1},
 	} {
-		if obj, f := splitFrame(key); obj != want.obj || f != want.frame {
-			t.Errorf("splitFrame(%q) = %q, %d", key, obj, f)
+		if got := locate(&item{key: key}); got != want {
+			t.Errorf("locate(%q) = %+v, want %+v", key, got, want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,7 +25,8 @@ const oddClass = `<owl & "friends">`
 // testJob is a finished job in a file:// bucket: its spec, PNG inputs and
 // review list, in the order the page must show it.
 type testJob struct {
-	dir   string
+	dir   string // the bucket's folder (file://)
+	url   string
 	store *jobs.Store
 	order []string // keys, most uncertain first
 	sizes map[string][2]int
@@ -35,6 +37,7 @@ func newTestJob(t *testing.T) *testJob {
 	ctx := context.Background()
 	j := &testJob{dir: t.TempDir(), sizes: map[string][2]int{}}
 	url := "file://" + j.dir
+	j.url = url
 	store, err := jobs.OpenStore(ctx, jobs.Ref{OutputURL: url, Prefix: "out", ID: "night-1"})
 	must(t, err)
 	t.Cleanup(func() { store.Close() })
@@ -105,29 +108,46 @@ func pngOf(t *testing.T, w, h int) []byte {
 // open starts a review server on the job for reviewer.
 func (j *testJob) open(t *testing.T, reviewer, token string) *review.Server {
 	t.Helper()
-	s, err := review.Open(context.Background(), review.Config{Store: j.store, Reviewer: reviewer, Token: token})
+	return j.openWith(t, review.Config{Reviewer: reviewer, Token: token})
+}
+
+// openWith starts a review server on the job with cfg.
+func (j *testJob) openWith(t *testing.T, cfg review.Config) *review.Server {
+	t.Helper()
+	cfg.Store = j.store
+	s, err := review.Open(context.Background(), cfg)
 	must(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
-// decisions reads reviews/NAME.jsonl as lines.
+// decisions reads a reviewer's stored decisions from every session, in
+// the order they were made.
 func (j *testJob) decisions(t *testing.T, reviewer string) []review.Decision {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(j.dir, j.store.Layout().Reviews(reviewer)))
+	ctx := context.Background()
+	objs, err := j.store.ListReviews(ctx)
 	must(t, err)
 	var out []review.Decision
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var d review.Decision
-		dec := json.NewDecoder(strings.NewReader(line))
-		dec.DisallowUnknownFields()
-		must(t, dec.Decode(&d))
-		out = append(out, d)
+	for _, o := range objs {
+		if o.Reviewer != reviewer {
+			continue
+		}
+		data, err := j.store.ReadReviewObject(ctx, o.Key)
+		must(t, err)
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var d review.Decision
+			dec := json.NewDecoder(strings.NewReader(line))
+			dec.DisallowUnknownFields()
+			must(t, dec.Decode(&d))
+			out = append(out, d)
+		}
 	}
+	slices.SortStableFunc(out, func(a, b review.Decision) int { return strings.Compare(a.Time, b.Time) })
 	return out
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -6,127 +6,126 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
-	"strconv"
-
-	"github.com/didicm/didicm/pipeline"
 )
 
 // maxShown is how many of an image's most probable classes the page lists
 // (digit keys 1-9 pick one).
 const maxShown = 9
 
-// Item is one image of the review list as the page shows it.
-type Item struct {
-	pipeline.Record
-	// Top holds the most probable classes, most probable first.
-	Top []Choice
+// maxLine bounds one line of review.jsonl: a full posterior at K=10⁶ is
+// ~15 MB of JSON.
+const maxLine = 64 << 20
+
+// item is one image of the review list, as compact as the page allows: at
+// 10⁵ items the server keeps a few hundred bytes each, never a posterior.
+type item struct {
+	key     string
+	class   string // the predicted class's name as recorded; "" when failed or unnamed
+	index   int32  // the predicted class's index; -1 when failed
+	top     []choice
+	set     []string // the prediction set, names shared between items
+	setSize int32    // -1: the record has no prediction set
+	maxProb float32
+	entropy float64 // normalised
+	err     string
+	reason  string
 }
 
-// Choice is one class the reviewer can pick.
-type Choice struct {
-	Class string
-	Prob  float64
+// choice is one of an image's most probable classes.
+type choice struct {
+	index int32
+	prob  float32
 }
 
-// Failed reports whether the image has no posterior.
-func (it Item) Failed() bool { return it.Error != "" }
+func (it *item) failed() bool { return it.err != "" }
 
-// allows reports whether class is one the page offers for the item.
-func (it Item) allows(class string) bool {
-	for _, c := range it.Top {
-		if c.Class == class {
-			return true
-		}
-	}
-	return slices.Contains(it.PredictionSet, class)
+// listLine is what the page reads of a review.jsonl line (the JSON names of
+// pipeline.Record): the posterior is read as its most probable classes only.
+type listLine struct {
+	Key           string       `json:"key"`
+	Class         string       `json:"class"`
+	ClassIndex    *int         `json:"class_index"`
+	Posterior     topPosterior `json:"posterior"`
+	TopK          []classProb  `json:"top_k"`
+	MaxProb       float64      `json:"max_prob"`
+	EntropyNorm   float64      `json:"entropy_norm"`
+	Error         string       `json:"error"`
+	ErrorReason   string       `json:"error_reason"`
+	PredictionSet []string     `json:"prediction_set"`
+	SetSize       *int         `json:"set_size"`
 }
 
-// parseList reads review.jsonl and returns its items, most uncertain first.
-func parseList(data []byte) ([]Item, error) {
-	var recs []pipeline.Record
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
+type classProb struct {
+	Class string  `json:"class"`
+	Index int     `json:"index"`
+	Prob  float64 `json:"prob"`
+}
+
+// readList reads review.jsonl line by line into items, most uncertain
+// first, noting the class names its records give in names.
+func readList(r io.Reader, names *classNames) ([]item, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	var items []item
 	for n := 1; sc.Scan(); n++ {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var r pipeline.Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+		var l listLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			return nil, fmt.Errorf("review.jsonl line %d: %w", n, err)
 		}
-		recs = append(recs, r)
+		items = append(items, names.itemOf(&l))
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("review.jsonl: %w", err)
-	}
-	names := classNames(recs)
-	items := make([]Item, len(recs))
-	for i, r := range recs {
-		items[i] = Item{Record: r, Top: topClasses(r, names)}
 	}
 	sortItems(items)
 	return items, nil
 }
 
+// itemOf makes a line's item, noting the names it gives.
+func (c *classNames) itemOf(l *listLine) item {
+	it := item{key: l.Key, index: -1, setSize: -1, maxProb: float32(l.MaxProb), entropy: l.EntropyNorm,
+		err: l.Error, reason: c.intern(l.ErrorReason)}
+	if l.ClassIndex != nil && l.Error == "" {
+		it.index = int32(*l.ClassIndex)
+		c.note(*l.ClassIndex, l.Class)
+	}
+	it.class = c.intern(l.Class)
+	if len(l.TopK) > 0 {
+		for _, p := range l.TopK {
+			c.note(p.Index, p.Class)
+			it.top = append(it.top, choice{index: int32(p.Index), prob: float32(p.Prob)})
+		}
+		slices.SortStableFunc(it.top, func(a, b choice) int { return cmp.Compare(b.prob, a.prob) })
+		it.top = slices.Clip(it.top[:min(len(it.top), maxShown)])
+	} else if len(l.Posterior) > 0 {
+		it.top = slices.Clone([]choice(l.Posterior))
+	}
+	if l.SetSize != nil {
+		it.setSize = int32(*l.SetSize)
+	}
+	for _, name := range l.PredictionSet {
+		c.known[name] = true
+		it.set = append(it.set, c.intern(name))
+	}
+	return it
+}
+
 // sortItems orders items by uncertainty: the larger prediction set first
 // (a record without one counts as 0), then the higher normalised entropy;
 // failed images last; ties by key.
-func sortItems(items []Item) {
-	setSize := func(it Item) int {
-		if it.SetSize == nil {
-			return 0
-		}
-		return *it.SetSize
-	}
-	slices.SortStableFunc(items, func(a, b Item) int {
-		if a.Failed() != b.Failed() {
-			if a.Failed() {
+func sortItems(items []item) {
+	slices.SortFunc(items, func(a, b item) int {
+		if a.failed() != b.failed() {
+			if a.failed() {
 				return 1
 			}
 			return -1
 		}
-		return cmp.Or(cmp.Compare(setSize(b), setSize(a)), cmp.Compare(b.EntropyNorm, a.EntropyNorm), cmp.Compare(a.Key, b.Key))
+		return cmp.Or(cmp.Compare(max(b.setSize, 0), max(a.setSize, 0)), cmp.Compare(b.entropy, a.entropy), cmp.Compare(a.key, b.key))
 	})
-}
-
-// classNames gathers the names of class indices that the records mention
-// (a full posterior has only probabilities in class order).
-func classNames(recs []pipeline.Record) map[int]string {
-	names := map[int]string{}
-	for _, r := range recs {
-		if r.Class != "" && r.ClassIndex >= 0 {
-			names[r.ClassIndex] = r.Class
-		}
-		for _, c := range r.TopK {
-			names[c.Index] = c.Class
-		}
-	}
-	return names
-}
-
-// topClasses lists a record's most probable classes, from its top_k or its
-// full posterior; a class whose name no record gives shows as "#index".
-func topClasses(r pipeline.Record, names map[int]string) []Choice {
-	var out []Choice
-	if len(r.TopK) > 0 {
-		for _, c := range r.TopK {
-			out = append(out, Choice{Class: c.Class, Prob: c.Prob})
-		}
-	} else {
-		idx := make([]int, len(r.Posterior))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(r.Posterior[b], r.Posterior[a]) })
-		for _, i := range idx {
-			name, ok := names[i]
-			if !ok {
-				name = "#" + strconv.Itoa(i)
-			}
-			out = append(out, Choice{Class: name, Prob: r.Posterior[i]})
-		}
-	}
-	slices.SortStableFunc(out, func(a, b Choice) int { return cmp.Compare(b.Prob, a.Prob) })
-	return out[:min(len(out), maxShown)]
 }

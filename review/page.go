@@ -2,7 +2,9 @@ package review
 
 import (
 	"bytes"
+	"crypto/rand"
 	_ "embed"
+	"encoding/base64"
 	"html/template"
 	"net/http"
 )
@@ -15,45 +17,23 @@ var (
 	//go:embed review.css
 	reviewCSS string
 
-	pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-		"inc": func(i int) int { return i + 1 },
-	}).Parse(pageHTML))
+	pageTmpl = template.Must(template.New("page").Parse(pageHTML))
 )
 
-// pageData is what page.html shows.
+// pageData is what page.html shows: the page only, never the list, which
+// the script fetches a page at a time (GET /items).
 type pageData struct {
-	Job, Reviewer string
-	Items         []pageItem
-	Done          int
-	Nonce         string
-	Script        template.JS  // review.js, ours
-	Style         template.CSS // review.css, ours
+	Job, Reviewer   string
+	Total, PageSize int
+	Nonce           string
+	Script          template.JS  // review.js, ours
+	Style           template.CSS // review.css, ours
 }
 
-// pageItem is an item with the last decision on it, if any.
-type pageItem struct {
-	Item
-	Decided *Decision
-}
-
-// page renders the list with every reviewer's decisions as they are now.
-func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	files, err := s.cfg.Store.ReadReviews(r.Context())
-	if err != nil {
-		s.cfg.Log.Error("read reviews", "err", err)
-		http.Error(w, "could not read the reviews so far", http.StatusBadGateway)
-		return
-	}
-	last := latest(files)
-	d := pageData{Job: s.job, Reviewer: s.cfg.Reviewer, Items: make([]pageItem, len(s.items)), Nonce: nonce(),
+// shell serves the page: a few kilobytes whatever the list's length.
+func (s *Server) shell(w http.ResponseWriter, _ *http.Request) {
+	d := pageData{Job: s.job, Reviewer: s.cfg.Reviewer, Total: len(s.items), PageSize: s.cfg.PageSize, Nonce: nonce(),
 		Script: template.JS(reviewJS), Style: template.CSS(reviewCSS)}
-	for i, it := range s.items {
-		d.Items[i].Item = it
-		if dec, ok := last[it.Key]; ok {
-			d.Items[i].Decided = &dec
-			d.Done++
-		}
-	}
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, d); err != nil {
 		s.cfg.Log.Error("render review page", "err", err)
@@ -66,4 +46,11 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+d.Nonce+"'; style-src 'nonce-"+d.Nonce+
 		"'; img-src blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	_, _ = w.Write(buf.Bytes())
+}
+
+// nonce returns a fresh value for the page's Content-Security-Policy.
+func nonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
 }
