@@ -22,10 +22,11 @@ func TestReviewRefusesAnOpenAddressWithoutAToken(t *testing.T) {
 		{"on every interface without a token", []string{"review", "--job", "rep", "--output", url, "--output-prefix", "out", "--listen", ":0"}, 2},
 		{"on a LAN address without a token", []string{"review", "--job", "rep", "--output", url, "--output-prefix", "out", "--listen", "10.0.0.1:8090"}, 2},
 		{"with a reviewer name that cannot name a file", []string{"review", "--job", "rep", "--output", url, "--output-prefix", "out", "--reviewer", "../eve"}, 2},
+		{"with a token shorter than 16 characters", []string{"review", "--job", "rep", "--output", url, "--output-prefix", "out", "--listen", "127.0.0.1:0", "--reviewer", "ann", "--token", "tok-4f9a1c"}, 2},
 		{"for a job that has no review list", []string{"review", "--job", "other", "--output", url, "--output-prefix", "out", "--listen", "127.0.0.1:0", "--reviewer", "ann"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, errs, code := run(t, tc.args...); code != tc.code {
+			if _, errs, code := run(t, tc.args...); code != tc.code || strings.Contains(errs, "tok-4f9a1c") {
 				t.Fatalf("exit %d, want %d: %s", code, tc.code, errs)
 			}
 		})
@@ -34,7 +35,7 @@ func TestReviewRefusesAnOpenAddressWithoutAToken(t *testing.T) {
 
 func TestReviewServesWithTheTokenAndNeverPrintsIt(t *testing.T) {
 	url, _ := finishedJob(t)
-	const token = "tok-4f9a1c"
+	const token = "tok-4f9a1c-7e2b9d05"
 	t.Setenv(reviewTokenEnv, token)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
