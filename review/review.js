@@ -208,6 +208,7 @@
       case "c": break; // focused on keyup, so that the key types nothing
       case "Enter": case "a":
         if (shown && shown.class) decide("accept");
+        else if (shown && !shown.error) message.textContent = "The predicted class has no name in this job: pick a named class.";
         else message.textContent = "This image has no prediction to accept.";
         break;
       case "u": decide("unsure"); break;

@@ -33,8 +33,8 @@ type Config struct {
 	// characters. Empty means none is asked for, and the server then
 	// answers only requests addressed to a loopback host.
 	Token string
-	// PageSize is how many items the page fetches at a time; zero means
-	// DefaultPageSize.
+	// PageSize is how many items the page fetches at a time (at most 500);
+	// zero means DefaultPageSize.
 	PageSize int
 	// Limits bound each image the server decodes: zero MaxBytes means the
 	// job's max_bytes, other zero fields imaging's defaults, and a nil
@@ -106,8 +106,13 @@ func withDefaults(cfg Config) Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	cfg.PageSize = cmp.Or(cfg.PageSize, DefaultPageSize)
-	cfg.Decodes = cmp.Or(cfg.Decodes, DefaultDecodes)
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = DefaultPageSize
+	}
+	cfg.PageSize = min(cfg.PageSize, maxPage)
+	if cfg.Decodes <= 0 {
+		cfg.Decodes = DefaultDecodes
+	}
 	return cfg
 }
 
