@@ -50,6 +50,9 @@ type Producer struct {
 	Progress func(EnqueueProgress)
 	// ProgressEvery is the time between two reports; zero means a second.
 	ProgressEvery time.Duration
+	// ListWorkers is how many key ranges of the input are listed at once
+	// (storage.Bucket.ListWorkers); zero means storage's default.
+	ListWorkers int
 }
 
 // Enqueue lists the job's input as it streams in, writing a batch manifest
@@ -73,7 +76,7 @@ func (p Producer) Enqueue(ctx context.Context, spec jobs.Spec) (rep EnqueueRepor
 	case err == nil:
 		rep.Resumed = true
 	case errors.Is(err, storage.ErrNotFound):
-		man, err = snapshot(ctx, spec, store, p.reporter(StageList, 0))
+		man, err = snapshot(ctx, spec, store, p.ListWorkers, p.reporter(StageList, 0))
 		if err != nil {
 			return rep, err
 		}

@@ -18,13 +18,14 @@ const manifestWriters = 8
 // per BatchSize keys, then the spec and, last, the manifest index (its
 // presence means the snapshot is complete). It holds at most
 // manifestWriters+1 batches of keys, whatever the archive's size.
-func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store, listed *reporter) (_ jobs.Manifest, err error) {
+func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store, listWorkers int, listed *reporter) (_ jobs.Manifest, err error) {
 	defer listed.finish(&err)
 	in, err := storage.Open(ctx, spec.InputURL)
 	if err != nil {
 		return jobs.Manifest{}, err
 	}
 	defer in.Close()
+	in.ListWorkers = listWorkers
 	prefix := spec.InputPrefix
 	if prefix != "" && prefix[len(prefix)-1] != '/' {
 		prefix += "/"

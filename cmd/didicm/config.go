@@ -70,6 +70,7 @@ type JobConfig struct {
 	ReviewRule      string   `mapstructure:"review_rule"`
 	Format          string   `mapstructure:"format"`
 	MaxRetry        int      `mapstructure:"max_retry"`
+	ListWorkers     int      `mapstructure:"list_workers"` // enqueue: key ranges listed at once on S3/GCS; 0: storage's default
 	Queue           string   `mapstructure:"queue"`
 }
 
@@ -162,6 +163,7 @@ var defaults = map[string]any{
 	"job.review_rule":                "",
 	"job.format":                     jobs.FormatJSONL,
 	"job.max_retry":                  jobs.DefaultMaxRetry,
+	"job.list_workers":               0,
 	"job.queue":                      "",
 }
 
@@ -262,6 +264,7 @@ func (c *Config) validate() error {
 		positive("job.top_k", c.Job.TopK, 1, 1<<20),
 		floatIn("job.review_threshold", c.Job.ReviewThreshold, 0, 1),
 		positive("job.max_retry", c.Job.MaxRetry, 0, 100),
+		positive("job.list_workers", c.Job.ListWorkers, 0, 256),
 		positive("worker.concurrency", c.Worker.Concurrency, 0, 1024),
 		positive("worker.max_images_per_call", c.Worker.MaxImagesPerCall, 0, 1<<16),
 		positive("worker.gc_percent", c.Worker.GCPercent, 25, 10000),

@@ -15,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"image"
-	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,7 +27,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/didicm/didicm/classify"
-	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/internal/digits"
 	"github.com/didicm/didicm/internal/redact"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/modelmeta"
@@ -292,7 +290,7 @@ func writeArchive(root string, meta *modelmeta.Metadata, n int) (map[string]int,
 	for i := range min(n, set.Count()) {
 		raw, label := set.Get(i)
 		rel := fmt.Sprintf("shard-%d/part-%d/digit-%05d.png", i%4, (i/4)%3, i)
-		data, err := digitPNG(raw, r)
+		data, err := digits.PNG(raw, r)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -342,22 +340,6 @@ func writeDemoDICOM(dir string) error {
 		}
 	}
 	return nil
-}
-
-// digitPNG resizes one 28×28 digit to r×r as the training toolkit does.
-func digitPNG(raw GoMNIST.RawImage, r int) ([]byte, error) {
-	plane := make([]float64, 28*28)
-	for j, v := range raw {
-		plane[j] = float64(v) / 255
-	}
-	small := imaging.Resize(plane, 28, 28, r, r)
-	img := image.NewGray(image.Rect(0, 0, r, r))
-	for j, v := range small {
-		img.Pix[j] = uint8(v*255 + 0.5)
-	}
-	var buf bytes.Buffer
-	err := png.Encode(&buf, img)
-	return buf.Bytes(), err
 }
 
 func writeDemoFile(path string, data []byte) error {

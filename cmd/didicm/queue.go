@@ -122,7 +122,7 @@ func (a *app) enqueueCmd() *cobra.Command {
 				return err
 			}
 			defer closeQ()
-			prod := pipeline.Producer{Queue: q, Progress: printEnqueueProgress(a.stderr)}
+			prod := pipeline.Producer{Queue: q, Progress: printEnqueueProgress(a.stderr), ListWorkers: a.cfg.Job.ListWorkers}
 			rep, err := prod.Enqueue(cmd.Context(), spec)
 			if err != nil {
 				return err
@@ -148,6 +148,7 @@ func (a *app) enqueueCmd() *cobra.Command {
 	configFlag(f, "job.format", "results-format", "results as jsonl (one JSON record a line) or parquet (one file a batch, top-k columns)")
 	configFlag(f, "job.review_rule", "review-rule", "set_size (more than one class in the prediction set; the default with a calibration) or entropy")
 	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch")
+	configFlag(f, "job.list_workers", "list-workers", "key ranges of an S3 or GCS input listed at once (0: 16)")
 	return cmd
 }
 
