@@ -39,7 +39,7 @@ test-py: ## Python unit tests and the train/export smoke run
 	cd training && PYTHONPATH=. $(PY) -m pytest -q -p no:cacheprovider tests
 
 .PHONY: test-go
-test-go: $(ORT_LIB) dicom-corpus mcap-corpus ## Go tests (a missing ONNX Runtime fails them; DIDICM_SKIP_ORT=1 skips instead)
+test-go: $(ORT_LIB) dicom-corpus mcap-corpus video-corpus ## Go tests (a missing ONNX Runtime fails them; DIDICM_SKIP_ORT=1 skips instead)
 	scripts/demo-data.sh
 	$(GO) vet ./...
 	$(GO) vet -tags demo ./cmd/didicm
@@ -112,6 +112,27 @@ $(W2)/ce-w2.onnx:
 
 $(W2_LAST):
 	$(PY) training/scripts/w2-frames.py $(W2)/frames $(W2_FRAMES)
+
+# Video test corpus of imaging/video: MNIST digits encoded by Debian's ffmpeg CLI (scripts/video-corpus.sh).
+VIDEO_CORPUS = build/video-corpus
+
+.PHONY: video-corpus
+video-corpus: $(VIDEO_CORPUS)/corpus.json ## video test corpus in build/video-corpus/ (needs ffmpeg)
+
+$(VIDEO_CORPUS)/corpus.json: scripts/video-corpus.sh
+	rm -f $@
+	scripts/video-corpus.sh $(VIDEO_CORPUS)
+
+.PHONY: bench-video
+bench-video: ## 1080p H.264 sampling on one core against the ffmpeg CLI (~5 min; figures in docs/benchmarks.md)
+	scripts/video-corpus.sh --bench $(VIDEO_CORPUS)
+	$(GO) test -c -o build/video-bench.test ./imaging/video/ffmpeg
+	cd imaging/video/ffmpeg && for r in 1 2 3 4 5; do DIDICM_BENCH_VIDEO=$(CURDIR)/$(VIDEO_CORPUS)/bench-1080p.mp4 \
+	  flock /tmp/didicm-bench.lock taskset -c 0 $(CURDIR)/build/video-bench.test -test.run '^$$' -test.bench Sample1080p -test.benchtime 1x; done
+
+.PHONY: bench-scale
+bench-scale: $(ORT_LIB) ## archive scale: 1e5 and 1e6 keys on file:// and S3 through enqueue, worker, report and review page, listing alone at 1e7 (~1 h; build/bench/scale.txt, docs/benchmarks.md)
+	scripts/bench-scale.sh
 
 # MCAP test corpus of imaging/mcap: logs written by @mcap/core (tools/mcap-writer,
 # pinned by its lockfile) from MNIST digits, with a JSON sidecar per file.

@@ -20,6 +20,9 @@ ls /usr/include/openjpeg-2.*/openjpeg.h >/dev/null 2>&1 || pkgs+=(libopenjp2-7-d
 command -v dcmcjpeg >/dev/null || pkgs+=(dcmtk)
 command -v gdcmconv >/dev/null || pkgs+=(libgdcm-tools)
 /usr/bin/python3 -c 'import pydicom, gdcm' 2>/dev/null || pkgs+=(python3-pydicom python3-gdcm)
+ls /usr/include/*/libavformat/avformat.h >/dev/null 2>&1 || pkgs+=(libavformat-dev libavcodec-dev libswscale-dev) # imaging/video/ffmpeg (cgo)
+command -v ffmpeg >/dev/null || pkgs+=(ffmpeg) # video test corpus and reference decoder (ffmpeg, ffprobe)
+command -v /usr/bin/time >/dev/null || pkgs+=(time) # make bench-scale measures peak memory with it
 command -v node >/dev/null || pkgs+=(nodejs npm) # DuckDB (npm) reads Parquet results in the tests
 command -v chromium >/dev/null || pkgs+=(chromium) # the report is checked in a real browser
 if [ ${#pkgs[@]} -gt 0 ]; then
