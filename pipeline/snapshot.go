@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/source"
 	"github.com/didicm/didicm/storage"
 )
 
@@ -20,12 +21,14 @@ const manifestWriters = 8
 // manifestWriters+1 batches of keys, whatever the archive's size.
 func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store, listWorkers int, listed *reporter) (_ jobs.Manifest, err error) {
 	defer listed.finish(&err)
-	in, err := storage.Open(ctx, spec.InputURL)
+	in, err := source.Open(ctx, spec.InputURL)
 	if err != nil {
 		return jobs.Manifest{}, err
 	}
 	defer in.Close()
-	in.ListWorkers = listWorkers
+	if b, ok := in.(*storage.Bucket); ok {
+		b.ListWorkers = listWorkers
+	}
 	prefix := spec.InputPrefix
 	if prefix != "" && prefix[len(prefix)-1] != '/' {
 		prefix += "/"

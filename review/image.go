@@ -13,7 +13,7 @@ import (
 	"github.com/didicm/didicm/imaging/dicom"
 	"github.com/didicm/didicm/internal/redact"
 	"github.com/didicm/didicm/recordkey"
-	"github.com/didicm/didicm/storage"
+	"github.com/didicm/didicm/source"
 )
 
 // The longest side of a thumbnail and of a "full" image, in pixels.
@@ -28,7 +28,7 @@ const (
 // bounded by len(slots) × (max_bytes + max_decoded_bytes) whatever the
 // requests.
 type renderer struct {
-	in    *storage.Bucket
+	in    source.Source
 	lim   imaging.Limits
 	slots chan struct{}
 }

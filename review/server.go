@@ -11,6 +11,7 @@ import (
 
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/source"
 	"github.com/didicm/didicm/storage"
 )
 
@@ -53,7 +54,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	job     string
-	input   *storage.Bucket
+	input   source.Source
 	items   []item
 	byKey   map[string]int32
 	names   *classNames
@@ -92,7 +93,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.decided.refresh(ctx); err != nil {
 		return nil, fmt.Errorf("read reviews: %w", err)
 	}
-	if s.input, err = storage.Open(ctx, spec.InputURL); err != nil {
+	if s.input, err = source.Open(ctx, spec.InputURL); err != nil {
 		return nil, err
 	}
 	s.render = newRenderer(s.input, cfg, spec)
@@ -130,7 +131,7 @@ func readReviewList(ctx context.Context, store *jobs.Store, names *classNames, j
 }
 
 // newRenderer applies the job's limits: its max_bytes, imaging's defaults.
-func newRenderer(in *storage.Bucket, cfg Config, spec jobs.Spec) *renderer {
+func newRenderer(in source.Source, cfg Config, spec jobs.Spec) *renderer {
 	lim := cfg.Limits
 	lim.MaxBytes = cmp.Or(lim.MaxBytes, spec.MaxBytes, imaging.DefaultMaxBytes)
 	lim.MaxPixels = cmp.Or(lim.MaxPixels, imaging.DefaultMaxPixels)

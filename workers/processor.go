@@ -27,6 +27,7 @@ import (
 	"github.com/didicm/didicm/plan"
 	"github.com/didicm/didicm/report"
 	"github.com/didicm/didicm/sampler"
+	"github.com/didicm/didicm/source"
 	"github.com/didicm/didicm/storage"
 )
 
@@ -66,7 +67,8 @@ type Processor struct {
 
 	mu      sync.Mutex
 	buckets map[string]*storage.Bucket
-	jobs    map[string]*openJob // by jobs.Ref.Key
+	sources map[string]source.Source // inputs, by URL
+	jobs    map[string]*openJob      // by jobs.Ref.Key
 }
 
 // DefaultMaxImagesPerCall is the images per model call when
@@ -161,7 +163,7 @@ type scored struct {
 // score classifies the batch's images. An unreadable image is an error
 // record; a storage fault fails the batch (it is retried).
 func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, keys []string) (scored, error) {
-	in, err := p.bucket(ctx, spec.InputURL)
+	in, err := p.input(ctx, spec.InputURL)
 	if err != nil {
 		return scored{}, err
 	}
@@ -412,6 +414,28 @@ func (p *Processor) bucket(ctx context.Context, url string) (*storage.Bucket, er
 	return b, nil
 }
 
+// input opens a job's input once per worker: through OpenBucket when it is
+// set (tests), else source.Open (a bucket or a registered service).
+func (p *Processor) input(ctx context.Context, url string) (source.Source, error) {
+	if p.OpenBucket != nil {
+		return p.bucket(ctx, url)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.sources[url]; ok {
+		return s, nil
+	}
+	s, err := source.Open(ctx, url)
+	if err != nil {
+		return nil, jobs.Permanent(err) // a malformed URL stays malformed
+	}
+	if p.sources == nil {
+		p.sources = map[string]source.Source{}
+	}
+	p.sources[url] = s
+	return s, nil
+}
+
 // job returns the job's store and spec, read once per worker, and checks
 // that the job wants this worker's model.
 func (p *Processor) job(ctx context.Context, ref jobs.Ref) (*openJob, error) {
@@ -457,12 +481,15 @@ func producer(spec jobs.Spec, m Model) string {
 	return "spec:" + hex.EncodeToString(sum[:8]) + " model:" + model
 }
 
-// Close releases the buckets.
+// Close releases the buckets and sources.
 func (p *Processor) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, b := range p.buckets {
 		_ = b.Close() // read handles: nothing is lost if one fails to close
+	}
+	for _, s := range p.sources {
+		_ = s.Close()
 	}
 }
 
