@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,9 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 
 	"github.com/didicm/didicm/storage"
 )
@@ -173,41 +169,5 @@ func countLines(b []byte) int {
 // each line holds a full posterior, and the list need not fit in memory.
 // storage.ErrNotFound means the job has not been summarised.
 func (s *Store) OpenReviewList(ctx context.Context) (io.ReadCloser, error) {
-	return s.openStream(ctx, s.lay.Review())
-}
-
-// openStream reads key as a stream. storage.Bucket reads whole objects
-// only, so this opens the bucket's URL again with gocloud (a mem:// bucket,
-// which lives only in its opener, is read whole instead).
-func (s *Store) openStream(ctx context.Context, key string) (io.ReadCloser, error) {
-	if strings.HasPrefix(s.bucket.URL, "mem://") {
-		data, err := s.bucket.Read(ctx, key, 0)
-		if err != nil {
-			return nil, err
-		}
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}
-	b, err := blob.OpenBucket(ctx, s.bucket.URL)
-	if err != nil {
-		return nil, fmt.Errorf("open bucket %q: %w", s.bucket.URL, err)
-	}
-	r, err := b.NewReader(ctx, key, nil)
-	if err != nil {
-		_ = b.Close() // the reader's error is the one to report
-		if gcerrors.Code(err) == gcerrors.NotFound {
-			return nil, fmt.Errorf("read %q: %w", key, storage.ErrNotFound)
-		}
-		return nil, fmt.Errorf("read %q: %w", key, err)
-	}
-	return &bucketReader{Reader: r, bucket: b}, nil
-}
-
-// bucketReader closes its bucket with the reader.
-type bucketReader struct {
-	*blob.Reader
-	bucket *blob.Bucket
-}
-
-func (r *bucketReader) Close() error {
-	return errors.Join(r.Reader.Close(), r.bucket.Close())
+	return s.bucket.NewReader(ctx, s.lay.Review())
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/didicm/didicm/storage"
@@ -269,7 +270,29 @@ func (s *Store) ReadPlan(ctx context.Context) ([]byte, error) {
 // WriteSummary writes review.jsonl and then summary.json (whose presence
 // marks the job summarised).
 func (s *Store) WriteSummary(ctx context.Context, summary any, review []byte) error {
-	if err := s.bucket.Write(ctx, s.lay.Review(), review, "application/x-ndjson"); err != nil {
+	return s.StreamSummary(ctx, func(w io.Writer) (any, error) {
+		_, err := w.Write(review)
+		return summary, err
+	})
+}
+
+// StreamSummary writes review.jsonl as write produces it (the lines of a
+// large job never sit in memory together), then the summary that write
+// returns as summary.json, whose presence marks the job summarised.
+func (s *Store) StreamSummary(ctx context.Context, write func(review io.Writer) (summary any, err error)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // an unfinished review.jsonl is never published
+	w, err := s.bucket.NewWriter(ctx, s.lay.Review(), "application/x-ndjson")
+	if err != nil {
+		return err
+	}
+	summary, err := write(w)
+	if err != nil {
+		cancel()
+		_ = w.Close() // discards the partial object: its error says only that
+		return err
+	}
+	if err := w.Close(); err != nil {
 		return err
 	}
 	return s.writeJSON(ctx, s.lay.Summary(), summary)
@@ -293,56 +316,6 @@ func (s *Store) WriteReport(ctx context.Context, html []byte) error {
 // ReadReport reads report.html; storage.ErrNotFound means none was written.
 func (s *Store) ReadReport(ctx context.Context) ([]byte, error) {
 	return s.bucket.Read(ctx, s.lay.Report(), 0)
-}
-
-// ReadReviewList reads review.jsonl, the result lines of the images to
-// review; storage.ErrNotFound means the job has not been summarised.
-func (s *Store) ReadReviewList(ctx context.Context) ([]byte, error) {
-	return s.bucket.Read(ctx, s.lay.Review(), 0)
-}
-
-// ReadReviews reads every reviewer's decisions (reviews/NAME.jsonl), by
-// reviewer name.
-func (s *Store) ReadReviews(ctx context.Context) (map[string][]byte, error) {
-	objs, err := s.bucket.List(ctx, s.lay.ReviewsDir(), storage.Filter{})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string][]byte, len(objs))
-	for _, o := range objs {
-		name, ok := s.lay.ReviewerOf(o.Key)
-		if !ok {
-			continue
-		}
-		data, err := s.bucket.Read(ctx, o.Key, 0)
-		if errors.Is(err, storage.ErrNotFound) { // removed since the listing
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[name] = data
-	}
-	return out, nil
-}
-
-// AppendReview appends lines (whole JSON lines, each ending in a newline)
-// to reviewer's decisions: it reads the object, appends and writes it back.
-// Object stores have no append, so each reviewer's file must have one
-// writer at a time; reviewers write different files.
-func (s *Store) AppendReview(ctx context.Context, reviewer string, lines []byte) error {
-	if err := ValidReviewer(reviewer); err != nil {
-		return err
-	}
-	key := s.lay.Reviews(reviewer)
-	data, err := s.bucket.Read(ctx, key, 0)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	if len(data) > 0 && data[len(data)-1] != '\n' { // a torn last line stays on its own
-		data = append(data, '\n')
-	}
-	return s.bucket.Write(ctx, key, append(data, lines...), "application/x-ndjson")
 }
 
 func (s *Store) writeJSON(ctx context.Context, key string, v any) error {

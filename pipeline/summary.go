@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"io"
 	"time"
 
 	"github.com/didicm/didicm/classify"
@@ -28,8 +28,11 @@ type Record struct {
 
 // Summary is a job's summary.json.
 type Summary struct {
-	JobID           string         `json:"job"`
+	JobID string `json:"job"`
+	// Images counts records: still images, and each frame of a multi-frame
+	// file (Classified + Errors); Files counts what was listed.
 	Images          int            `json:"images"`
+	Files           int            `json:"files"`
 	Classified      int            `json:"classified"`
 	Errors          int            `json:"errors"`
 	ErrorReasons    map[string]int `json:"error_reasons"`
@@ -212,19 +215,28 @@ func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error
 	if len(done) < len(man.Batches) {
 		return false, nil
 	}
-	s := Summary{JobID: spec.ID, Images: man.Images, ErrorReasons: map[string]int{}, Classes: map[string]int{},
+	s := Summary{JobID: spec.ID, Files: man.Images, ErrorReasons: map[string]int{}, Classes: map[string]int{},
 		Samplers: map[string]int{}, Models: map[string]int{}, Providers: map[string]int{},
 		ReviewThreshold: spec.ReviewThreshold, Started: man.Created}
 	for i := range s.EntropyNormBinEdges {
 		s.EntropyNormBinEdges[i] = float64(i) / 10
 	}
-	review, err := s.mergeBatches(ctx, store, len(man.Batches), RuleOf(spec))
-	if err != nil {
-		return false, err
-	}
-	if plan, err := store.ReadPlan(ctx); err == nil {
-		s.Plan = plan
-	}
+	err = store.StreamSummary(ctx, func(review io.Writer) (any, error) {
+		if err := s.mergeBatches(ctx, store, len(man.Batches), RuleOf(spec), review); err != nil {
+			return nil, err
+		}
+		s.finishTimes(man, done)
+		if plan, err := store.ReadPlan(ctx); err == nil {
+			s.Plan = plan
+		}
+		return s, nil
+	})
+	return err == nil, err
+}
+
+// finishTimes sets when the job finished and its working rate, from the
+// times its batches' results were written.
+func (s *Summary) finishTimes(man jobs.Manifest, done map[int]time.Time) {
 	var last time.Time
 	finished := map[time.Time]int{}
 	for i, t := range done {
@@ -241,35 +253,65 @@ func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error
 		s.ImagesPerSec, working = workingRate(start, finished)
 		s.WorkingSeconds = working.Seconds()
 	}
-	return true, store.WriteSummary(ctx, s, review)
 }
 
-// mergeBatches adds every batch's stats to s and returns the review lines.
-func (s *Summary) mergeBatches(ctx context.Context, store *jobs.Store, batches int, rule ReviewRule) ([]byte, error) {
-	var review bytes.Buffer
-	var maxProbs []float64
+// mergeBatches adds every batch's stats to s and writes their review lines
+// to review. It holds one batch's stats at a time: max_prob quantiles come
+// from a fixed histogram (probBins), not from every record's value.
+func (s *Summary) mergeBatches(ctx context.Context, store *jobs.Store, batches int, rule ReviewRule, review io.Writer) error {
+	var hist probHistogram
 	var entSum float64
 	for i := range batches {
 		st, err := batchStats(ctx, store, i, rule)
 		if err != nil {
-			return nil, fmt.Errorf("batch %d stats: %w", i, err)
+			return fmt.Errorf("batch %d stats: %w", i, err)
 		}
 		s.merge(st)
-		maxProbs = append(maxProbs, st.MaxProbs...)
+		hist.add(st.MaxProbs)
 		entSum += st.EntropyNormSum
 		s.Review += st.ReviewCount
-		review.Write(st.Review)
+		if _, err := review.Write(st.Review); err != nil {
+			return err
+		}
 	}
 	if s.Classified > 0 {
 		s.MeanEntropyNorm = entSum / float64(s.Classified)
-		sort.Float64s(maxProbs)
-		q := func(f float64) float64 { return maxProbs[int(f*float64(len(maxProbs)-1))] }
-		s.MaxProbQuantiles = map[string]float64{"p10": q(0.1), "p50": q(0.5), "p90": q(0.9)}
+		s.MaxProbQuantiles = map[string]float64{"p10": hist.quantile(0.1), "p50": hist.quantile(0.5), "p90": hist.quantile(0.9)}
 	}
-	return review.Bytes(), nil
+	return nil
+}
+
+// probBins is the resolution of the summary's max_prob quantiles.
+const probBins = 10_000
+
+// probHistogram counts probabilities in probBins equal bins of [0, 1].
+type probHistogram struct {
+	n    int
+	bins [probBins + 1]int
+}
+
+func (h *probHistogram) add(ps []float64) {
+	for _, p := range ps {
+		h.bins[min(probBins, max(0, int(p*probBins)))]++
+	}
+	h.n += len(ps)
+}
+
+// quantile is the q-quantile as the order statistic at q×(n−1), reported
+// as its bin's lower edge: within 1/probBins below the exact value.
+func (h *probHistogram) quantile(q float64) float64 {
+	rank := int(q * float64(h.n-1))
+	seen := 0
+	for b, c := range h.bins {
+		if seen += c; seen > rank {
+			return float64(b) / probBins
+		}
+	}
+	return 1
 }
 
 func (s *Summary) merge(b *BatchStats) {
+	s.Images += b.Images
 	s.Classified += b.Classified
 	s.Errors += b.Errors
 	s.NFE += b.NFE

@@ -76,11 +76,20 @@ type labelled struct {
 
 type binRow struct{ Range, N, Accuracy, Confidence string }
 
+// filesNote says how many files the images came from when that differs
+// (multi-frame files, videos and logs give several images each).
+func filesNote(s pipeline.Summary) string {
+	if s.Files == 0 || s.Files == s.Images {
+		return ""
+	}
+	return "from " + comma(s.Files) + " files"
+}
+
 func (j *job) page() page {
 	s := j.sum
 	p := page{JobID: s.JobID, RecordsNote: j.note}
 	p.Counts = []count{
-		{"Images", comma(s.Images), ""},
+		{"Images", comma(s.Images), filesNote(s)},
 		{"Classified", comma(s.Classified), percent(s.Classified, s.Images)},
 		{"Errors", comma(s.Errors), percent(s.Errors, s.Images)},
 		{"For review", comma(s.Review), percent(s.Review, s.Images)},

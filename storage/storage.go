@@ -271,3 +271,50 @@ func CheckKey(k string) error {
 	}
 	return nil
 }
+
+// NewReader opens key for reading as a stream; storage.ErrNotFound when it
+// is missing. The caller closes it.
+func (b *Bucket) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	r, err := b.b.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, wrapErr("read", key, err)
+	}
+	return r, nil
+}
+
+// NewWriter opens key for writing as a stream. Readers see the object only
+// once Close returns nil: a writer whose ctx ends, or whose Close fails,
+// leaves the old object (or none) in place.
+func (b *Bucket) NewWriter(ctx context.Context, key, contentType string) (io.WriteCloser, error) {
+	if b.FailWrite != nil {
+		if err := b.FailWrite(key); err != nil {
+			return nil, fmt.Errorf("write %q: %w", key, err)
+		}
+	}
+	w, err := b.b.NewWriter(ctx, key, &blob.WriterOptions{ContentType: contentType})
+	if err != nil {
+		return nil, wrapErr("write", key, err)
+	}
+	return &writer{w: w, key: key}, nil
+}
+
+// writer names its key in the errors it returns.
+type writer struct {
+	w   *blob.Writer
+	key string
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		err = wrapErr("write", w.key, err)
+	}
+	return n, err
+}
+
+func (w *writer) Close() error {
+	if err := w.w.Close(); err != nil {
+		return wrapErr("write", w.key, err)
+	}
+	return nil
+}
