@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/sampler"
@@ -139,7 +140,27 @@ func Parse(props map[string]string) (*Metadata, error) {
 			return nil, &Error{Key: c.key, Value: props[Prefix+c.key], Problem: c.why}
 		}
 	}
+	if why := namesProblem(m.ClassNames); why != "" {
+		return nil, &Error{Key: "class_names", Problem: why}
+	}
 	return m, nil
+}
+
+// namesProblem says why class names cannot name a model's classes, or
+// returns "": every class needs a name of its own, since records, prediction
+// sets, labels and review decisions name classes by it.
+func namesProblem(names []string) string {
+	first := make(map[string]int, len(names))
+	for i, n := range names {
+		if strings.TrimSpace(n) == "" {
+			return fmt.Sprintf("class %d has no name", i)
+		}
+		if j, dup := first[n]; dup {
+			return fmt.Sprintf("classes %d and %d are both named %q", j, i, n)
+		}
+		first[n] = i
+	}
+	return ""
 }
 
 func positive(v []float32) bool {

@@ -44,9 +44,13 @@ func TestParseNamesTheWrongKey(t *testing.T) {
 		{"degradation", `{"kind":"blur"}`, "lowres"},
 		{"norm_mean", "0.5", "not valid JSON"},
 		{"format_version", "2", "reads version 1"},
+		{"class_names", `["a","","c"]`, "class 1 has no name"},
+		{"class_names", `["a"," ","c"]`, "class 1 has no name"},
+		{"class_names", `["a","b","a"]`, `classes 0 and 2 are both named "a"`},
+		{"norm_mean", `[1e999]`, "not valid JSON"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.key, func(t *testing.T) {
+		t.Run(tt.key+" "+tt.value, func(t *testing.T) {
 			p := valid()
 			p[Prefix+tt.key] = tt.value
 			_, err := Parse(p)

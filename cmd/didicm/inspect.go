@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/didicm/didicm/ort"
 )
 
 func (a *app) modelCmd() *cobra.Command {
@@ -18,7 +16,7 @@ func (a *app) modelCmd() *cobra.Command {
 		Short: "Validate a model against the contract and print its metadata",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := ort.Open(args[0], a.cfg.runtime(), a.log)
+			m, err := a.openModelFile(args[0], a.cfg)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -77,7 +78,20 @@ func (a *app) openModel(cfg *Config) (*ort.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ort.Open(path, cfg.runtime(), a.log)
+	return a.openModelFile(path, cfg)
+}
+
+// openModelFile loads the model at path. A model whose metadata or inputs
+// break the contract (such as two classes of one name) is a configuration
+// error (exit 2), as in inspectModel.
+func (a *app) openModelFile(path string, cfg *Config) (*ort.Model, error) {
+	m, err := ort.Open(path, cfg.runtime(), a.log)
+	var me *modelmeta.Error
+	var ce *ort.ContractError
+	if errors.As(err, &me) || errors.As(err, &ce) {
+		return nil, &ConfigError{"model", err.Error()}
+	}
+	return m, err
 }
 
 // inspectModel reads the configured model's metadata and checks its

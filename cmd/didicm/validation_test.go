@@ -1,0 +1,95 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// withProps copies an ONNX model with some of its metadata_props
+// (ModelProto field 14, key/value messages) replaced by new values.
+func withProps(t *testing.T, src string, props map[string]string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if n < 0 || m < 0 {
+			t.Fatalf("%s: not a protobuf message", src)
+		}
+		field := b[:n+m]
+		b = b[n+m:]
+		if num == 14 && typ == protowire.BytesType {
+			entry, _ := protowire.ConsumeBytes(field[n:])
+			if _, replaced := props[propKey(entry)]; replaced {
+				continue
+			}
+		}
+		out = append(out, field...)
+	}
+	for k, v := range props {
+		var entry []byte
+		entry = protowire.AppendTag(entry, 1, protowire.BytesType)
+		entry = protowire.AppendString(entry, k)
+		entry = protowire.AppendTag(entry, 2, protowire.BytesType)
+		entry = protowire.AppendString(entry, v)
+		out = protowire.AppendTag(out, 14, protowire.BytesType)
+		out = protowire.AppendBytes(out, entry)
+	}
+	path := filepath.Join(t.TempDir(), "edited.onnx")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// propKey is the key of a StringStringEntryProto (field 1).
+func propKey(entry []byte) string {
+	for len(entry) > 0 {
+		num, typ, n := protowire.ConsumeTag(entry)
+		if n < 0 {
+			return ""
+		}
+		if num == 1 && typ == protowire.BytesType {
+			k, _ := protowire.ConsumeString(entry[n:])
+			return k
+		}
+		m := protowire.ConsumeFieldValue(num, typ, entry[n:])
+		if m < 0 {
+			return ""
+		}
+		entry = entry[n+m:]
+	}
+	return ""
+}
+
+func TestModelsWithUnnamedOrTwiceNamedClassesAreRefused(t *testing.T) {
+	dir, _ := archive(t)
+	url := "file://" + dir
+	for name, names := range map[string]string{
+		"an empty name": `["0","1","2","3","","5","6","7","8","9"]`,
+		"a name twice":  `["0","1","2","3","4","5","6","7","8","3"]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			model := withProps(t, "../../testdata/score-k10.onnx", map[string]string{"didicm.class_names": names})
+			for _, args := range [][]string{
+				{"classify", "--model", model, dir},
+				{"model", "inspect", model},
+				{"enqueue", "--redis", "redis://127.0.0.1:1", "--job", "j", "--input", url, "--output", url, "--model", model},
+				{"calibrate", "--model", model, "--out", filepath.Join(t.TempDir(), "cal.json"), dir},
+			} {
+				_, errs, code := run(t, args...)
+				if code != 2 || !strings.Contains(errs, "class_names") {
+					t.Fatalf("%s: exit %d, %q; want 2 naming class_names", args[0], code, errs)
+				}
+			}
+		})
+	}
+}
