@@ -51,27 +51,34 @@ type Spec struct {
 	// readers of the job (the review page, exports) name classes by
 	// without loading the model. Empty in jobs enqueued before it existed.
 	ClassNames []string `json:"class_names,omitempty" mapstructure:"-"`
-	// Sampler is auto (the worker's planner), cp or cl.
+	// Sampler is auto (the worker's planner; empty means auto), cp or cl.
 	Sampler string `json:"sampler" mapstructure:"sampler"`
-	Steps   int    `json:"steps" mapstructure:"steps"`
+	// Steps is T (zero: sampler.DefaultSteps; T=0 is not a sampler).
+	Steps int `json:"steps" mapstructure:"steps"`
 	// Clamp is CP's clamp: paper (empty) or negatives (docs/sampler.md).
 	Clamp string `json:"clamp,omitempty" mapstructure:"clamp"`
 	// Settle stops CP for an image once a step moves its posterior by no
 	// more than this (adaptive steps); 0 runs all steps.
 	Settle float64 `json:"settle,omitempty" mapstructure:"settle"`
-	Chains int     `json:"chains" mapstructure:"chains"`
-	Seed   uint64  `json:"seed" mapstructure:"seed"`
-	// BatchSize is images per task.
+	// Chains is CL's N (zero: sampler.DefaultChains); Seed its random
+	// seed, zero being a seed like any other.
+	Chains int    `json:"chains" mapstructure:"chains"`
+	Seed   uint64 `json:"seed" mapstructure:"seed"`
+	// BatchSize is images per task (zero: DefaultBatchSize).
 	BatchSize int `json:"batch_size" mapstructure:"batch_size"`
-	// Posterior is "full" (K values per record) or "top-k" (TopK entries).
+	// Posterior is "full" (K values per record; empty means full) or
+	// "top-k" (TopK entries; zero: DefaultTopK).
 	Posterior string `json:"posterior" mapstructure:"posterior"`
 	TopK      int    `json:"top_k,omitempty" mapstructure:"top_k"`
 	// Format is the results' format: jsonl (empty means jsonl) or parquet
 	// (one file per batch with top_k_class/top_k_prob columns, k = TopK or
 	// 5, and the full posterior only with posterior full and K <= 1000).
 	Format string `json:"format,omitempty" mapstructure:"format"`
-	// ReviewThreshold: images whose normalised entropy is above it, or that
-	// failed, are listed in review.jsonl.
+	// ReviewThreshold: with the entropy review rule, images whose
+	// normalised entropy is above it, or that failed, are listed in
+	// review.jsonl. Zero is a value, not "unset": every image with any doubt
+	// goes to review (Defaults keeps it; the CLI's default is
+	// DefaultReviewThreshold).
 	ReviewThreshold float64 `json:"review_threshold" mapstructure:"review_threshold"`
 	// Calibration, when set, gives each record a prediction set (the file
 	// `didicm calibrate` writes, embedded at enqueue).
@@ -80,11 +87,15 @@ type Spec struct {
 	// class in the set; the default when calibrated) or "entropy" (above
 	// ReviewThreshold; the default otherwise).
 	ReviewRule string `json:"review_rule,omitempty" mapstructure:"review_rule"`
-	// MaxBytes is the largest image file read; larger ones become error records.
+	// MaxBytes is the largest image file read; larger ones become error
+	// records (zero: imaging.DefaultMaxBytes).
 	MaxBytes int64 `json:"max_bytes" mapstructure:"max_bytes"`
-	// Queue is the Asynq queue; MaxRetry the attempts after the first.
-	Queue    string `json:"queue" mapstructure:"queue"`
-	MaxRetry int    `json:"max_retry" mapstructure:"max_retry"`
+	// Queue is the Asynq queue (empty: DefaultQueue).
+	Queue string `json:"queue" mapstructure:"queue"`
+	// MaxRetry is the automatic attempts after the first; zero means none, a
+	// failing batch goes to the failure list at once (Defaults keeps it; the
+	// CLI's default is DefaultMaxRetry).
+	MaxRetry int `json:"max_retry" mapstructure:"max_retry"`
 }
 
 // ModelQueue is the Asynq queue of jobs for the model with this sha256:
@@ -109,7 +120,9 @@ const (
 )
 
 // A job's defaults; the sampler's and the decoding limits' are owned by
-// their packages.
+// their packages. DefaultReviewThreshold and DefaultMaxRetry are applied at
+// the edge (the CLI's configuration), not by Defaults: zero is a legal value
+// of both.
 const (
 	DefaultBatchSize       = 256
 	DefaultPosterior       = "full"
@@ -119,7 +132,9 @@ const (
 	DefaultMaxRetry        = 5
 )
 
-// Defaults fills zero fields.
+// Defaults fills the fields whose zero value is not a legal setting (steps,
+// chains, batch size, ...), each with its default. Fields whose zero means
+// something (ReviewThreshold, MaxRetry, Settle, Seed) are kept as they are.
 func (s *Spec) Defaults() {
 	if s.Sampler == "" {
 		s.Sampler = "auto"
@@ -139,17 +154,11 @@ func (s *Spec) Defaults() {
 	if s.Posterior == "top-k" && s.TopK == 0 {
 		s.TopK = DefaultTopK
 	}
-	if s.ReviewThreshold == 0 {
-		s.ReviewThreshold = DefaultReviewThreshold
-	}
 	if s.MaxBytes == 0 {
 		s.MaxBytes = imaging.DefaultMaxBytes
 	}
 	if s.Queue == "" {
 		s.Queue = DefaultQueue
-	}
-	if s.MaxRetry == 0 {
-		s.MaxRetry = DefaultMaxRetry
 	}
 }
 

@@ -14,7 +14,7 @@ func TestSpecValidationNamesTheField(t *testing.T) {
 		s.Defaults()
 		return s
 	}
-	if s := base(); s.Validate() != nil || s.BatchSize != 256 || s.Sampler != "auto" || s.MaxRetry != 5 {
+	if s := base(); s.Validate() != nil || s.BatchSize != 256 || s.Sampler != "auto" || s.Steps != 2 {
 		t.Fatalf("defaults %+v: %v", s, s.Validate())
 	}
 	tests := []struct {
@@ -40,6 +40,25 @@ func TestSpecValidationNamesTheField(t *testing.T) {
 				t.Fatalf("err %v; want one naming %s", err, tt.field)
 			}
 		})
+	}
+}
+
+// Zero is a legal review threshold (review every image with any doubt),
+// retry count (fail at the first error), settle (off) and seed: Defaults
+// fills only fields whose zero is not a legal value.
+func TestDefaultsKeepZerosThatMeanSomething(t *testing.T) {
+	s := Spec{ID: "night-1", InputURL: "file:///in", OutputURL: "file:///out", ReviewThreshold: 0, MaxRetry: 0}
+	s.Defaults()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.ReviewThreshold != 0 || s.MaxRetry != 0 || s.Settle != 0 || s.Seed != 0 {
+		t.Fatalf("zeros replaced: review_threshold %g, max_retry %d, settle %g, seed %d", s.ReviewThreshold, s.MaxRetry, s.Settle, s.Seed)
+	}
+	set := Spec{ReviewThreshold: 0.7, MaxRetry: 3, Steps: 4, Chains: 8, BatchSize: 10, TopK: 2, Posterior: "top-k"}
+	set.Defaults()
+	if set.ReviewThreshold != 0.7 || set.MaxRetry != 3 || set.Steps != 4 || set.Chains != 8 || set.BatchSize != 10 || set.TopK != 2 {
+		t.Fatalf("values given were replaced: %+v", set)
 	}
 }
 

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hibiken/asynq"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/didicm/didicm/internal/redistest"
+	"github.com/didicm/didicm/jobs"
 )
 
 // withProps copies an ONNX model with some of its metadata_props
@@ -91,5 +96,40 @@ func TestModelsWithUnnamedOrTwiceNamedClassesAreRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// --review-threshold 0 (review every image with any doubt) and
+// --max-retry 0 (no automatic retries) are values, not "unset".
+func TestZeroReviewThresholdAndRetriesReachTheJob(t *testing.T) {
+	addr := redistest.Start(t)
+	dir := t.TempDir()
+	pngArchive(t, filepath.Join(dir, "in"), 3)
+	url := "file://" + dir
+	model := "../../testdata/score-k10.onnx"
+	_, errs, code := run(t, "enqueue", "--redis", "redis://"+addr, "--job", "zeros", "--input", url, "--input-prefix", "in",
+		"--output", url, "--model", model, "--review-threshold", "0", "--max-retry", "0")
+	if code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, errs)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "zeros", "spec.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec jobs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if spec.ReviewThreshold != 0 || spec.MaxRetry != 0 {
+		t.Fatalf("spec.json review_threshold %g, max_retry %d; want 0 and 0 as given", spec.ReviewThreshold, spec.MaxRetry)
+	}
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: addr})
+	defer insp.Close()
+	tasks, err := insp.ListPendingTasks(modelQueue(t, model))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("pending tasks %v, %v", tasks, err)
+	}
+	if tasks[0].MaxRetry != 0 {
+		t.Fatalf("task max retry %d; want 0", tasks[0].MaxRetry)
 	}
 }
