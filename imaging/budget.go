@@ -34,15 +34,20 @@ func (b *Budget) Peak() int64 {
 	return b.peak
 }
 
-// acquire waits until n bytes are free and returns their release. A nil
-// budget holds nothing; n above the size is cut to the size (it then
-// decodes alone).
-func (b *Budget) acquire(n int64) func() {
-	if b == nil {
-		return func() {}
+// Reserve waits until n bytes of the budget are free and holds them until
+// release is called (once; later calls do nothing), or returns ctx's error
+// without holding anything. Any package that decodes may charge its
+// working memory this way (the review server does), so that every decode
+// in the process shares one budget. A nil budget holds nothing; n above
+// the size is cut to the size (it then decodes alone); n ≤ 0 holds nothing.
+func (b *Budget) Reserve(ctx context.Context, n int64) (release func(), err error) {
+	if b == nil || n <= 0 {
+		return func() {}, nil
 	}
 	n = min(n, b.size)
-	_ = b.sem.Acquire(context.Background(), n) // cannot fail without a deadline
+	if err := b.sem.Acquire(ctx, n); err != nil {
+		return func() {}, err
+	}
 	b.mu.Lock()
 	b.held += n
 	b.peak = max(b.peak, b.held)
@@ -55,5 +60,11 @@ func (b *Budget) acquire(n int64) func() {
 			b.mu.Unlock()
 			b.sem.Release(n)
 		})
-	}
+	}, nil
+}
+
+// acquire is Reserve without a deadline.
+func (b *Budget) acquire(n int64) func() {
+	release, _ := b.Reserve(context.Background(), n) // cannot fail without a deadline
+	return release
 }

@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -120,4 +121,38 @@ func TestAJPEGWithThousandsOfScansIsRefusedQuickly(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "scans") {
 		t.Fatalf("%v: want a refusal naming the scans", err)
 	}
+}
+
+func TestAReservationWaitsForRoomOrItsContext(t *testing.T) {
+	b := NewBudget(100)
+	first, err := b.Reserve(context.Background(), 70)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.Reserve(ctx, 40); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a reservation that cannot fit returned %v, want the context's error", err)
+	}
+	got := make(chan func())
+	go func() {
+		second, _ := b.Reserve(context.Background(), 40)
+		got <- second
+	}()
+	first()
+	first() // a second release gives nothing back twice
+	second := <-got
+	second()
+	if b.held != 0 || b.Peak() != 70 {
+		t.Fatalf("%d bytes held after every release, peak %d: want 0 and 70", b.held, b.Peak())
+	}
+	if !b.sem.TryAcquire(100) {
+		t.Fatal("the whole budget is not free after every release")
+	}
+	var none *Budget
+	release, err := none.Reserve(ctx, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
 }
