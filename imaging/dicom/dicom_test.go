@@ -153,6 +153,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(part10(ExplicitVRLittleEndian, ctSlice(false)))
 	f.Add(part10(ImplicitVRLittleEndian, ctSlice(true)))
 	f.Add(ctSlice(false))
+	f.Add(DeflatedBomb(ZerosAfterPixels, 2))
+	f.Add(DeflatedBomb(ZerosBeforePixels, 2))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		img, err := Parse(b, Limits{MaxPixelBytes: 1 << 22})
 		if err != nil {

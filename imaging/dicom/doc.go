@@ -14,5 +14,8 @@
 //
 // Every length is checked against the bytes left and against Limits before
 // anything is allocated; sequences are skipped with a bounded depth; a
-// malformed file is an error, never a panic.
+// malformed file is an error, never a panic. A deflated dataset is read as
+// it inflates, up to its pixel data (Limits.MaxHeaderBytes), and each frame
+// is inflated when it is decoded: such a file holds no more memory than
+// the same file uncompressed, whatever its deflate stream expands to.
 package dicom

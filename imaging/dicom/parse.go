@@ -1,12 +1,9 @@
 package dicom
 
 import (
-	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -53,9 +50,24 @@ type Limits struct {
 	// sample, checked from the header before any pixel is decoded. Zero
 	// means 1 GiB.
 	MaxPixelBytes int64
-	// MaxInflated bounds a deflated dataset once inflated. Zero means
-	// MaxPixelBytes plus 64 MiB.
-	MaxInflated int64
+	// MaxHeaderBytes bounds what a deflated dataset may inflate to before
+	// its pixel data. Elements this package does not read are skipped as
+	// they inflate, and the pixel data is inflated a frame at a time when
+	// the frame is decoded, so a deflated file holds no more than a plain
+	// one. Zero means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int64
+}
+
+// DefaultMaxHeaderBytes is Limits.MaxHeaderBytes when none is set: the
+// largest file read by default (imaging's max_bytes). Inflating that much
+// takes tens of milliseconds; only the elements read are held.
+const DefaultMaxHeaderBytes = 64 << 20
+
+func (l Limits) maxHeaderBytes() int64 {
+	if l.MaxHeaderBytes > 0 {
+		return l.MaxHeaderBytes
+	}
+	return DefaultMaxHeaderBytes
 }
 
 func (l Limits) maxPixelBytes() int64 {
@@ -81,9 +93,10 @@ type Image struct {
 	Palette                     *Palette
 
 	bigEndian bool
-	pixelVR   string   // OB or OW (explicit VR); big-endian OW swaps 8-bit samples in pairs
-	native    []byte   // native pixel data
-	fragments [][]byte // encapsulated: one compressed stream per frame
+	pixelVR   string    // OB or OW (explicit VR); big-endian OW swaps 8-bit samples in pairs
+	native    []byte    // native pixel data
+	deflated  *inflater // native pixel data of a deflated dataset, inflated frame by frame
+	fragments [][]byte  // encapsulated: one compressed stream per frame
 }
 
 // Palette is a PALETTE COLOR lookup table (red, green, blue).
@@ -129,14 +142,13 @@ func Parse(b []byte, lim Limits) (*Image, error) {
 	} else if knownVR(string(b[4:6])) {
 		syntax = ExplicitVRLittleEndian
 	}
+	img := &Image{TransferSyntax: syntax, RescaleSlope: 1, Frames: 1, SamplesPerPixel: 1}
 	if syntax == DeflatedExplicitVRLE {
-		inflated, err := inflate(data, lim)
-		if err != nil {
+		if err := parseDeflated(img, data, lim); err != nil {
 			return nil, err
 		}
-		data = inflated
+		return img, img.check(lim)
 	}
-	img := &Image{TransferSyntax: syntax, RescaleSlope: 1, Frames: 1, SamplesPerPixel: 1}
 	r := &reader{b: data, explicit: syntax != ImplicitVRLittleEndian, bo: binary.ByteOrder(binary.LittleEndian)}
 	if syntax == ExplicitVRBigEndian {
 		r.bo, img.bigEndian = binary.BigEndian, true
@@ -168,21 +180,6 @@ func readMeta(b []byte) (string, []byte, error) {
 }
 
 func trimUID(b []byte) string { return strings.TrimRight(string(b), "\x00 ") }
-
-func inflate(b []byte, lim Limits) ([]byte, error) {
-	max := lim.MaxInflated
-	if max <= 0 {
-		max = lim.maxPixelBytes() + 64<<20
-	}
-	out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b)), max+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: inflate: %w", ErrMalformed, err)
-	}
-	if int64(len(out)) > max {
-		return nil, fmt.Errorf("%w: the deflated dataset inflates past %d bytes", ErrTooLarge, max)
-	}
-	return out, nil
-}
 
 // element is one data element; value aliases the file's bytes.
 type element struct {
@@ -329,7 +326,6 @@ func (r *reader) skipItem(depth int) error {
 
 // dataset reads the top-level elements up to the pixel data.
 func (r *reader) dataset(img *Image) error {
-	lut := &r.lut
 	for r.off < len(r.b) {
 		e, err := r.element()
 		if err != nil {
@@ -344,48 +340,66 @@ func (r *reader) dataset(img *Image) error {
 			}
 			continue
 		}
-		switch e.tag {
-		case 0x0020000D:
-			img.StudyUID = trimUID(e.value)
-		case 0x0020000E:
-			img.SeriesUID = trimUID(e.value)
-		case 0x00080018:
-			img.SOPUID = trimUID(e.value)
-		case 0x00280002:
-			img.SamplesPerPixel = r.us(e)
-		case 0x00280004:
-			img.Photometric = strings.TrimSpace(strings.TrimRight(string(e.value), "\x00"))
-		case 0x00280006:
-			img.Planar = r.us(e)
-		case 0x00280008:
-			img.Frames = atoi(e.value)
-		case 0x00280010:
-			img.Rows = r.us(e)
-		case 0x00280011:
-			img.Columns = r.us(e)
-		case 0x00280100:
-			img.BitsAllocated = r.us(e)
-		case 0x00280101:
-			img.BitsStored = r.us(e)
-		case 0x00280102:
-			img.High = r.us(e)
-		case 0x00280103:
-			img.Signed = r.us(e) == 1
-		case 0x00281050:
-			img.WindowCenter = atof(e.value)
-		case 0x00281051:
-			img.WindowWidth = atof(e.value)
-		case 0x00281052:
-			img.RescaleIntercept = atof(e.value)
-		case 0x00281053:
-			img.RescaleSlope = atof(e.value)
-		case 0x00281101, 0x00281102, 0x00281103:
-			lut[e.tag-0x00281101].desc = e.value
-		case 0x00281201, 0x00281202, 0x00281203:
-			lut[e.tag-0x00281201].data = e.value
-		}
+		r.apply(img, e)
 	}
 	return fmt.Errorf("%w: no pixel data", ErrMalformed)
+}
+
+// wanted says whether apply reads the element: the UIDs, the image pixel
+// module, the rescale and window, and the palette lookup tables.
+func wanted(tag uint32) bool {
+	switch tag {
+	case 0x0020000D, 0x0020000E, 0x00080018, 0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010,
+		0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280103, 0x00281050, 0x00281051, 0x00281052,
+		0x00281053, 0x00281101, 0x00281102, 0x00281103, 0x00281201, 0x00281202, 0x00281203:
+		return true
+	}
+	return false
+}
+
+// apply records a top-level element that wanted names; others are ignored.
+func (r *reader) apply(img *Image, e element) {
+	lut := &r.lut
+	switch e.tag {
+	case 0x0020000D:
+		img.StudyUID = trimUID(e.value)
+	case 0x0020000E:
+		img.SeriesUID = trimUID(e.value)
+	case 0x00080018:
+		img.SOPUID = trimUID(e.value)
+	case 0x00280002:
+		img.SamplesPerPixel = r.us(e)
+	case 0x00280004:
+		img.Photometric = strings.TrimSpace(strings.TrimRight(string(e.value), "\x00"))
+	case 0x00280006:
+		img.Planar = r.us(e)
+	case 0x00280008:
+		img.Frames = atoi(e.value)
+	case 0x00280010:
+		img.Rows = r.us(e)
+	case 0x00280011:
+		img.Columns = r.us(e)
+	case 0x00280100:
+		img.BitsAllocated = r.us(e)
+	case 0x00280101:
+		img.BitsStored = r.us(e)
+	case 0x00280102:
+		img.High = r.us(e)
+	case 0x00280103:
+		img.Signed = r.us(e) == 1
+	case 0x00281050:
+		img.WindowCenter = atof(e.value)
+	case 0x00281051:
+		img.WindowWidth = atof(e.value)
+	case 0x00281052:
+		img.RescaleIntercept = atof(e.value)
+	case 0x00281053:
+		img.RescaleSlope = atof(e.value)
+	case 0x00281101, 0x00281102, 0x00281103:
+		lut[e.tag-0x00281101].desc = e.value
+	case 0x00281201, 0x00281202, 0x00281203:
+		lut[e.tag-0x00281201].data = e.value
+	}
 }
 
 func (r *reader) us(e element) int {

@@ -195,10 +195,9 @@ func (img *Image) check(lim Limits) error {
 		return fmt.Errorf("%w: %dx%d pixels × %d frames × %d samples × %d bits is %d bytes, limit %d", ErrTooLarge,
 			img.Columns, img.Rows, img.Frames, img.SamplesPerPixel, img.BitsAllocated, total, lim.maxPixelBytes())
 	}
-	if img.native != nil {
-		if need := img.nativeFrameBytes() * int64(img.Frames); img.BitsAllocated == 1 && int64(len(img.native))*8 < need ||
-			img.BitsAllocated > 1 && int64(len(img.native)) < need {
-			return fmt.Errorf("%w: %d bytes of pixel data, the header needs %d", ErrMalformed, len(img.native), needBytes(img))
+	if img.isNative() {
+		if have := img.nativeLen(); have < needBytes(img) {
+			return fmt.Errorf("%w: %d bytes of pixel data, the header needs %d", ErrMalformed, have, needBytes(img))
 		}
 		return nil
 	}

@@ -52,7 +52,7 @@ func (img *Image) Frame(i int) (Frame, error) {
 		}
 	default:
 		f.Channels, f.ColourMax = 3, float64(uint64(1)<<img.BitsStored-1)
-		if img.Planar == 1 && img.native != nil { // RLE and the codecs give interleaved samples
+		if img.Planar == 1 && img.isNative() { // RLE and the codecs give interleaved samples
 			samples = interleave(samples, n)
 		}
 		if !rgbDone && (img.Photometric == "YBR_FULL" || img.Photometric == "YBR_FULL_422") {
@@ -67,8 +67,9 @@ func (img *Image) Frame(i int) (Frame, error) {
 // BitsAllocated 1, the frame's bits starting at bit 0 of the slice), and
 // whether the decoder already produced RGB.
 func (img *Image) frameBytes(i int) ([]byte, bool, error) {
-	if img.native != nil {
-		return img.nativeFrame(i), false, nil
+	if img.isNative() {
+		raw, err := img.nativeFrame(i)
+		return raw, false, err
 	}
 	data, info := img.fragments[i], img.FrameInfo()
 	switch img.TransferSyntax {
@@ -93,32 +94,25 @@ func (img *Image) frameBytes(i int) ([]byte, bool, error) {
 	return out, img.Photometric == "YBR_RCT" || img.Photometric == "YBR_ICT", err
 }
 
-// nativeFrame slices frame i out of native pixel data (big-endian data is
-// swapped to little-endian here).
-func (img *Image) nativeFrame(i int) []byte {
+// nativeFrame returns frame i of native pixel data as little-endian bytes
+// (for BitsAllocated 1, the frame's bits from bit 0), copying no more than
+// the frame.
+func (img *Image) nativeFrame(i int) ([]byte, error) {
 	size := img.nativeFrameBytes()
+	lo, hi := int64(i)*size, int64(i+1)*size // in bits when BitsAllocated is 1
 	if img.BitsAllocated == 1 {
-		first, last := int64(i)*size, int64(i+1)*size // in bits
-		out := make([]byte, (size+7)/8)
-		for k := first; k < last; k++ {
-			if img.native[k/8]>>(k%8)&1 == 1 {
-				out[(k-first)/8] |= 1 << ((k - first) % 8)
-			}
+		src, err := img.nativeRange(lo/8, (hi+7)/8)
+		if err != nil {
+			return nil, err
 		}
-		return out
+		return bitsFrom(src, lo%8, size), nil
 	}
 	if img.bigEndian && img.BitsAllocated == 8 && img.pixelVR == "OW" {
-		// 8-bit samples in big-endian 16-bit words: swap each pair back
-		// (the whole value, as frames may start mid-word).
-		all := make([]byte, len(img.native))
-		for k := 0; k+1 < len(all); k += 2 {
-			all[k], all[k+1] = img.native[k+1], img.native[k]
-		}
-		return all[int64(i)*size : int64(i+1)*size]
+		return img.swappedWords(lo, hi), nil
 	}
-	b := img.native[int64(i)*size : int64(i+1)*size]
-	if !img.bigEndian || img.BitsAllocated == 8 {
-		return b
+	b, err := img.nativeRange(lo, hi)
+	if err != nil || !img.bigEndian || img.BitsAllocated == 8 {
+		return b, err
 	}
 	out := make([]byte, len(b))
 	w := img.BitsAllocated / 8
@@ -127,14 +121,56 @@ func (img *Image) nativeFrame(i int) []byte {
 			out[k+j] = b[k+w-1-j]
 		}
 	}
+	return out, nil
+}
+
+// nativeRange is bytes [lo, hi) of the native pixel data.
+func (img *Image) nativeRange(lo, hi int64) ([]byte, error) {
+	if img.deflated != nil {
+		return img.deflated.bytes(lo, hi)
+	}
+	return img.native[lo:hi], nil
+}
+
+// bitsFrom copies n bits of src from bit off (0 to 7) to bit 0 of a new slice.
+func bitsFrom(src []byte, off, n int64) []byte {
+	out := make([]byte, (n+7)/8)
+	for k := range n {
+		if p := off + k; src[p/8]>>(p%8)&1 == 1 {
+			out[k/8] |= 1 << (k % 8)
+		}
+	}
 	return out
+}
+
+// swappedWords is bytes [lo, hi) of big-endian OW pixel data holding 8-bit
+// samples: the 16-bit words that hold them are swapped back (a frame may
+// start mid-word), and only those.
+func (img *Image) swappedWords(lo, hi int64) []byte {
+	a, b := lo&^1, min((hi+1)&^1, int64(len(img.native)))
+	words := make([]byte, b-a)
+	for k := int64(0); k+1 < int64(len(words)); k += 2 {
+		words[k], words[k+1] = img.native[a+k+1], img.native[a+k]
+	}
+	return words[lo-a : hi-a]
+}
+
+// isNative says whether the pixel data is native (not encapsulated).
+func (img *Image) isNative() bool { return img.native != nil || img.deflated != nil }
+
+// nativeLen is the length of native pixel data, as its element says.
+func (img *Image) nativeLen() int64 {
+	if img.deflated != nil {
+		return img.deflated.size
+	}
+	return int64(len(img.native))
 }
 
 // samples reads the stored values: BitsStored bits ending at HighBit,
 // sign-extended when PixelRepresentation is 1.
 func (img *Image) samples(raw []byte) ([]float64, error) {
 	n := img.Rows * img.Columns * img.SamplesPerPixel
-	if img.Photometric == "YBR_FULL_422" && img.native != nil {
+	if img.Photometric == "YBR_FULL_422" && img.isNative() {
 		return img.samples422(raw)
 	}
 	out := make([]float64, n)
