@@ -2,13 +2,13 @@ package report
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
+
+	"github.com/didicm/didicm/internal/labelcsv"
 )
 
 // Labels are the true classes of some of a job's images, by the key of
@@ -31,10 +31,11 @@ func (l Label) matches(class string, index int) bool {
 }
 
 // ReadLabels reads a labels file: a JSON object from key to label (a
-// string is a class name, a whole number a class index), or CSV rows of
-// key,label where the label is a class name. A first CSV row whose key
-// column is "key" is a header; its second column "class_index" (or
-// "index") says the labels are class indices.
+// string is a class name, a whole number a class index), or a CSV of key
+// and label as package labelcsv reads it (a header naming the columns, or
+// key and label first; other columns ignored), where the label is a class
+// name, or a class index when the header's label column is class_index
+// (or index).
 func ReadLabels(r io.Reader) (Labels, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -74,40 +75,38 @@ func labelsJSON(data []byte) (Labels, error) {
 	return ls, nil
 }
 
+// labelsCSV reads labelcsv rows: labels are class names, or class indices
+// under a class_index (or index) header.
 func labelsCSV(data []byte) (Labels, error) {
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = 2
-	cr.TrimLeadingSpace = true
+	r, err := labelcsv.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("labels CSV: %w", err)
+	}
+	byIndex := r.LabelColumn == "class_index" || r.LabelColumn == "index"
 	ls := Labels{}
-	byIndex := false
-	for row := 1; ; row++ {
-		rec, err := cr.Read()
+	for {
+		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("labels CSV: %w", err)
 		}
-		key, label := rec[0], strings.TrimSpace(rec[1])
-		if row == 1 && strings.EqualFold(key, "key") {
-			byIndex = strings.EqualFold(label, "class_index") || strings.EqualFold(label, "index")
-			continue
+		if row.Key == "" || row.Label == "" {
+			return nil, fmt.Errorf("labels CSV: line %d: empty key or label", row.Line)
 		}
-		if key == "" || label == "" {
-			return nil, fmt.Errorf("labels CSV: row %d: empty key or label", row)
-		}
-		if _, dup := ls[key]; dup {
-			return nil, fmt.Errorf("labels CSV: row %d: key %q given twice", row, key)
+		if _, dup := ls[row.Key]; dup {
+			return nil, fmt.Errorf("labels CSV: line %d: key %q given twice", row.Line, row.Key)
 		}
 		if !byIndex {
-			ls[key] = Label{Class: label, Index: -1}
+			ls[row.Key] = Label{Class: row.Label, Index: -1}
 			continue
 		}
-		i, err := strconv.Atoi(label)
+		i, err := strconv.Atoi(row.Label)
 		if err != nil || i < 0 {
-			return nil, fmt.Errorf("labels CSV: row %d: %q is not a class index", row, label)
+			return nil, fmt.Errorf("labels CSV: line %d: %q is not a class index", row.Line, row.Label)
 		}
-		ls[key] = Label{Index: i}
+		ls[row.Key] = Label{Index: i}
 	}
 	return ls, nil
 }

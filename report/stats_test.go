@@ -131,6 +131,10 @@ func TestReadLabelsTakesCSVAndJSON(t *testing.T) {
 		{"a key,label header is skipped", "key,label\na.png,cat\n", Labels{"a.png": {"cat", -1}}},
 		{"a key,class_index header makes indices", "key,class_index\na.png,3\n", Labels{"a.png": {"", 3}}},
 		{"JSON strings are names and numbers indices", `{"a.png":"cat","b.png":2}`, Labels{"a.png": {"cat", -1}, "b.png": {"", 2}}},
+		{"columns past key and label are ignored", "key,label,site\na.png,cat,north\n", Labels{"a.png": {"cat", -1}}},
+		{"a header's columns may come in any order", "site,Label,KEY\nnorth,cat,a.png\n", Labels{"a.png": {"cat", -1}}},
+		{"a class_index column among others makes indices", "site,key,class_index\nnorth,a.png,3\n", Labels{"a.png": {"", 3}}},
+		{"without a header the first two columns are key and label", "a.png,cat,north\n", Labels{"a.png": {"cat", -1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ReadLabels(strings.NewReader(tc.in))
@@ -147,7 +151,7 @@ func TestReadLabelsTakesCSVAndJSON(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "a.png,cat\na.png,dog\n", "key,index\na.png,x\n", `{"a.png":1.5}`, `{"a.png":-1}`, `{}`, "a,b,c\n"} {
+	for _, bad := range []string{"", "a.png,cat\na.png,dog\n", "key,index\na.png,x\n", `{"a.png":1.5}`, `{"a.png":-1}`, `{}`, "a.png\n", "key,site\na.png,north\n"} {
 		if _, err := ReadLabels(strings.NewReader(bad)); err == nil {
 			t.Errorf("ReadLabels(%q) accepted it", bad)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/classify"
+	"github.com/didicm/didicm/internal/labelcsv"
 	"github.com/didicm/didicm/modelmeta"
 )
 
@@ -28,7 +28,9 @@ func (a *app) calibrateCmd() *cobra.Command {
 		Short: "Fit prediction sets with a coverage guarantee on labelled images; write the calibration file a job uses",
 		Long: `Classifies the labelled images in DATA (one subfolder per class, named as the
 model's classes, or any files listed in --labels, a CSV of key,label with
-keys relative to DATA and labels as class names or indices), splits them in
+keys relative to DATA and labels as class names or indices: a header names
+the key and label columns and any others are ignored; without one, key and
+label are the first two), splits them in
 two halves, fits temperature scaling and a split-conformal threshold on one
 and measures coverage on the other, and writes the calibration JSON (--out).
 With it (--calibration FILE, or calibration in the config), classify and
@@ -118,53 +120,67 @@ func labelled(dir, labelsPath string, meta *modelmeta.Metadata) ([]string, map[s
 		}
 		return 0, fmt.Errorf("label %q is not one of the model's %d classes", s, len(meta.ClassNames))
 	}
+	if labelsPath == "" {
+		return labelsFromFolders(dir, classOf)
+	}
+	return labelsFromCSV(dir, labelsPath, classOf)
+}
+
+// labelsFromFolders labels the files in dir's subfolders by the folder's name.
+func labelsFromFolders(dir string, classOf func(string) (int, error)) ([]string, map[string]int, error) {
+	listedFiles, err := listFiles([]string{dir})
+	if err != nil {
+		return nil, nil, err
+	}
 	labels := map[string]int{}
 	var files []string
-	if labelsPath == "" {
-		listedFiles, err := listFiles([]string{dir})
+	for _, f := range listedFiles {
+		rel, _ := filepath.Rel(dir, f.path)
+		class, _, ok := strings.Cut(filepath.ToSlash(rel), "/")
+		if !ok || f.err != nil {
+			continue
+		}
+		y, err := classOf(class)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%s: subfolder %w", dir, err)
 		}
-		for _, f := range listedFiles {
-			rel, _ := filepath.Rel(dir, f.path)
-			class, _, ok := strings.Cut(filepath.ToSlash(rel), "/")
-			if !ok || f.err != nil {
-				continue
-			}
-			y, err := classOf(class)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: subfolder %w", dir, err)
-			}
-			files, labels[f.path] = append(files, f.path), y
-		}
-		return files, labels, nil
+		files, labels[f.path] = append(files, f.path), y
 	}
+	return files, labels, nil
+}
+
+// labelsFromCSV reads a labels CSV (package labelcsv: key and label
+// columns, others ignored); keys are relative to dir.
+func labelsFromCSV(dir, labelsPath string, classOf func(string) (int, error)) ([]string, map[string]int, error) {
 	fh, err := os.Open(labelsPath)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer fh.Close()
-	r := csv.NewReader(fh)
-	r.FieldsPerRecord = 2
-	for line := 1; ; line++ {
-		rec, err := r.Read()
+	r, err := labelcsv.NewReader(fh)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", labelsPath, err)
+	}
+	var files []string
+	labels := map[string]int{}
+	for {
+		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return files, labels, nil
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", labelsPath, err)
 		}
-		if line == 1 && strings.EqualFold(rec[0], "key") {
-			continue // a header
-		}
-		y, err := classOf(strings.TrimSpace(rec[1]))
+		y, err := classOf(row.Label)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s line %d: %w", labelsPath, line, err)
+			return nil, nil, fmt.Errorf("%s line %d: %w", labelsPath, row.Line, err)
 		}
-		path := filepath.Join(dir, filepath.FromSlash(rec[0]))
+		path := filepath.Join(dir, filepath.FromSlash(row.Key))
+		if _, dup := labels[path]; dup || row.Key == "" {
+			return nil, nil, fmt.Errorf("%s line %d: key %q is empty or given twice", labelsPath, row.Line, row.Key)
+		}
 		files, labels[path] = append(files, path), y
 	}
-	return files, labels, nil
 }
 
 // loadCalibration reads the configured calibration file, if any, for the

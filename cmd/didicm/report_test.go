@@ -55,7 +55,7 @@ func finishedJob(t *testing.T) (string, string) {
 func TestReportWritesTheJobsPageWithLabels(t *testing.T) {
 	url, dir := finishedJob(t)
 	labels := filepath.Join(t.TempDir(), "labels.csv")
-	os.WriteFile(labels, []byte("key,label\na.png,7\nb.png,2\n"), 0o644)
+	os.WriteFile(labels, []byte("key,label,site\na.png,7,north\nb.png,2,south\n"), 0o644) // extra columns are ignored
 	out, errs, code := run(t, "report", "--job", "rep", "--output", url, "--output-prefix", "out", "--labels", labels)
 	if code != 0 || !strings.Contains(out, "out/rep/report.html") {
 		t.Fatalf("exit %d: %s%s", code, out, errs)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +132,48 @@ func TestZeroReviewThresholdAndRetriesReachTheJob(t *testing.T) {
 	}
 	if tasks[0].MaxRetry != 0 {
 		t.Fatalf("task max retry %d; want 0", tasks[0].MaxRetry)
+	}
+}
+
+// labelsFile writes a labels CSV for dir's PNGs: a header, then one row a
+// file, its columns in the header's order (key, label and others).
+func labelsFile(t *testing.T, dir string, header ...string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "s*", "*.png"))
+	var b strings.Builder
+	b.WriteString(strings.Join(header, ",") + "\n")
+	for i, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		row := make([]string, len(header))
+		for j, h := range header {
+			row[j] = map[string]string{"key": rel, "label": fmt.Sprintf("c%d", i%3), "site": "north"}[h]
+		}
+		b.WriteString(strings.Join(row, ",") + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "labels.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCalibrateReadsLabelsWithMoreColumns(t *testing.T) {
+	dir := t.TempDir()
+	pngArchive(t, dir, 40)
+	for _, header := range [][]string{{"key", "label", "site"}, {"site", "label", "key"}} {
+		labels := labelsFile(t, dir, header...)
+		out, errs, code := run(t, "calibrate", "--model", "../../testdata/score-k10.onnx", "--labels", labels, "--alpha", "0.2",
+			"--out", filepath.Join(t.TempDir(), "cal.json"), dir)
+		if code != 0 || !strings.Contains(out, "on 20 images") {
+			t.Fatalf("header %v: exit %d, %q, %q", header, code, out, errs)
+		}
+	}
+	twice := filepath.Join(t.TempDir(), "twice.csv")
+	if err := os.WriteFile(twice, []byte("key,label\ns0/0000.png,c1\ns0/0000.png,c2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := run(t, "calibrate", "--model", "../../testdata/score-k10.onnx", "--labels", twice, "--out", filepath.Join(t.TempDir(), "cal.json"), dir)
+	if code != 2 || !strings.Contains(errs, "line 3") {
+		t.Fatalf("a key given twice: exit %d, %q; want 2 naming line 3", code, errs)
 	}
 }
