@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"sync"
+	"time"
 
 	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/imaging/video"
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/recordkey"
 	"github.com/didicm/didicm/sampler"
@@ -50,8 +51,12 @@ type Options struct {
 	TopK int
 	// Limits bound decoding.
 	Limits imaging.Limits
-	// DecodeWorkers is how many images are decoded at once. Zero means GOMAXPROCS.
+	// DecodeWorkers is how many files are read and decoded at once. Zero
+	// means GOMAXPROCS.
 	DecodeWorkers int
+	// Sampling chooses the images of videos and logs and bounds the images
+	// of any one file (imaging.Sampling).
+	Sampling imaging.Sampling
 }
 
 // Engine classifies images with one model. It is safe for concurrent use.
@@ -93,67 +98,77 @@ func New(m Model, opts Options) (*Engine, error) {
 // Options returns the effective options.
 func (e *Engine) Options() Options { return e.opts }
 
-// Item is one image to classify.
+// Item is one entry of a job to classify: a file, or one part of a video
+// or log (its key then names the part: recordkey's span).
 type Item struct {
-	Key  string
+	// Key is the entry's key: an object key, or recordkey's string form of
+	// an object and a span.
+	Key string
+	// Data is the file, read whole; Src reads it in parts instead (a video
+	// or log larger than the read limit).
 	Data []byte
+	Src  video.Source
 	// Err, when set, is a read failure: the item becomes an error record.
 	Err error
 }
 
 // Prepared is an image after decoding: its input tensor, or the error. A
-// multi-frame DICOM file gives one per frame (key path#frame=N, see recordkey).
+// file gives one per image in it: a multi-frame DICOM file one per frame
+// (key path#frame=N), a video or log one per sampled frame (path#t=S,
+// path#topic=T#t=S); see recordkey.
 type Prepared struct {
 	Key   string
 	Input []float32
 	Err   error
-	// Frame and DICOM identify a DICOM image (see imaging.Sample).
+	// Where the image is in its file, and what identifies it there (see
+	// imaging.Sample).
 	Frame int
 	DICOM *imaging.DICOMIDs
+	Time  time.Duration
+	Timed bool
+	Topic string
+	Video *imaging.VideoIDs
+	Log   *imaging.LogIDs
 }
 
-// Prepare decodes and preprocesses items concurrently; the result is in
-// item order, frames of a file in frame order.
-func (e *Engine) Prepare(items []Item) []Prepared {
-	per := make([][]Prepared, len(items))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(e.opts.DecodeWorkers, max(1, len(items))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				per[i] = e.prepare(items[i])
-			}
-		}()
-	}
-	for i := range items {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	out := make([]Prepared, 0, len(items))
-	for _, p := range per {
-		out = append(out, p...)
-	}
-	return out
+// Prepare decodes and preprocesses items concurrently and returns every
+// image they hold, in item order (images of a file in their order). It
+// holds them all: Stream is for batches. An error is ctx's, or a video's
+// storage failing (imaging.ErrRead).
+func (e *Engine) Prepare(ctx context.Context, items []Item) ([]Prepared, error) {
+	var out []Prepared
+	_, err := e.expandAll(ctx, len(items), max(1, len(items)), func(_ context.Context, i int) Item { return items[i] },
+		func(chunk []Prepared) error {
+			out = append(out, chunk...)
+			return nil
+		})
+	return out, err
 }
 
-func (e *Engine) prepare(it Item) []Prepared {
-	whole := recordkey.Of(it.Key).String()
-	if it.Err != nil {
-		return []Prepared{{Key: whole, Err: it.Err}}
-	}
-	samples, err := imaging.PreprocessAll(it.Data, e.input, e.opts.Limits)
+// expand gives the images of one item to emit, in order.
+func (e *Engine) expand(ctx context.Context, it Item, emit func(Prepared) error) error {
+	k, err := recordkey.Parse(it.Key)
 	if err != nil {
-		return []Prepared{{Key: whole, Err: err}}
+		k = recordkey.Of(it.Key) // an entry written before keys had a syntax
 	}
-	out := make([]Prepared, len(samples))
-	for i, s := range samples {
-		key := recordkey.Of(it.Key).WithFrame(s.Frame).String()
-		out[i] = Prepared{Key: key, Input: s.Input, Err: s.Err, Frame: s.Frame, DICOM: s.DICOM}
+	if it.Err != nil {
+		return emit(Prepared{Key: k.String(), Err: it.Err})
 	}
-	return out
+	f := imaging.File{Data: it.Data, Src: it.Src, From: k.From, To: k.To}
+	return imaging.Expand(ctx, f, e.input, e.opts.Limits, e.opts.Sampling, func(s imaging.Sample) error {
+		p := Prepared{Input: s.Input, Err: s.Err, Frame: s.Frame, DICOM: s.DICOM, Time: s.Time, Timed: s.Timed,
+			Topic: s.Topic, Video: s.Video, Log: s.Log}
+		if s.Part {
+			p.Key = k.String() // the file, or its part: nothing in it could be read
+		} else {
+			at := k.File().WithFrame(s.Frame).OnTopic(s.Topic)
+			if s.Timed {
+				at = at.At(s.Time)
+			}
+			p.Key = at.String()
+		}
+		return emit(p)
+	})
 }
 
 // Score runs the model on the prepared items and returns one record each,
@@ -189,7 +204,11 @@ func (e *Engine) Score(ctx context.Context, prepared []Prepared) ([]Record, erro
 
 // Classify is Prepare then Score.
 func (e *Engine) Classify(ctx context.Context, items []Item) ([]Record, error) {
-	return e.Score(ctx, e.Prepare(items))
+	p, err := e.Prepare(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	return e.Score(ctx, p)
 }
 
 func (e *Engine) run(ctx context.Context, inputs [][]float32) ([]sampler.Result, error) {

@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -35,52 +36,19 @@ func (t Intensity) Validate() error {
 	return fmt.Errorf("intensity kind %q: want window, file_window or minmax", t.Kind)
 }
 
-// Sample is one model input of a file: the whole image, or one frame of a
-// DICOM file.
-type Sample struct {
-	Input []float32
-	// Frame is the 1-based frame of a multi-frame DICOM file, 0 otherwise.
-	Frame int
-	// DICOM holds the identifiers that join a DICOM result back to its
-	// archive; nil for other formats.
-	DICOM *DICOMIDs
-	// Err is this frame's failure (the file's other frames may be fine).
-	Err error
-}
-
-// DICOMIDs are a DICOM image's study, series and instance UIDs: nothing
-// else from its header leaves this package.
-type DICOMIDs struct {
-	StudyUID, SeriesUID, SOPUID string
-}
-
-// PreprocessAll is Preprocess for files that hold several images: a DICOM
-// file gives one Sample per frame, anything else one Sample.
+// PreprocessAll is Expand with every input of a file collected (a
+// multi-frame DICOM file gives one Sample per frame): for tests and tools
+// that look at whole files; the pipeline streams through Expand.
 func PreprocessAll(b []byte, in Input, lim Limits) ([]Sample, error) {
-	if !isDICOM(b) {
-		x, err := Preprocess(b, in, lim)
-		if err != nil {
-			return nil, err
-		}
-		return []Sample{{Input: x}}, nil
+	var out []Sample
+	err := Expand(context.Background(), File{Data: b}, in, lim, Sampling{MaxFrames: math.MaxInt32}, func(s Sample) error {
+		out = append(out, s)
+		return nil
+	})
+	if len(out) == 1 && out[0].Part {
+		return nil, out[0].Err
 	}
-	if int64(len(b)) > lim.maxBytes() {
-		return nil, fail(ErrTooLarge, "too_large", "%d bytes, limit %d", len(b), lim.maxBytes())
-	}
-	img, err := dicom.Parse(b, dicom.Limits{MaxPixelBytes: lim.maxDecodedBytes()})
-	if err != nil {
-		return nil, dicomError(err)
-	}
-	ids := &DICOMIDs{StudyUID: img.StudyUID, SeriesUID: img.SeriesUID, SOPUID: img.SOPUID}
-	out := make([]Sample, img.Frames)
-	for i := range out {
-		out[i] = Sample{Frame: i + 1, DICOM: ids}
-		if img.Frames == 1 {
-			out[i].Frame = 0
-		}
-		out[i].Input, out[i].Err = dicomFrame(img, i, in, lim)
-	}
-	return out, nil
+	return out, err
 }
 
 // isDICOM sniffs a DICOM file: a Part 10 preamble, or a bare dataset that
@@ -204,4 +172,3 @@ func dicomError(err error) error {
 	}
 	return fail(ErrCorrupt, "corrupt", "%v", err)
 }
-

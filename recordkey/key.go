@@ -10,6 +10,7 @@
 //	scans/cine.dcm#frame=3
 //	drive/front.mp4#t=12.345
 //	logs/run.mcap#topic=/cam/front#t=0.250
+//	drive/front.mp4#span=256.000-512.000   (a part of a video, in a manifest)
 //
 // Otherwise '%' and '#' in the object key are percent-encoded (%25, %23)
 // and the locators follow, each after a '#'; an object key with '#' and no
@@ -42,6 +43,11 @@ type Key struct {
 	// the millisecond; it is part of the key only when Timed.
 	Time  time.Duration
 	Timed bool
+	// From and To are a part of a video or log, [From, To) from its start,
+	// To zero meaning its end: a manifest's entry for one part of a long
+	// file. It is part of the key only when Spanned.
+	From, To time.Duration
+	Spanned  bool
 }
 
 // Of is the key of a whole object.
@@ -56,11 +62,21 @@ func (k Key) At(t time.Duration) Key {
 	return k
 }
 
+// Span is k's part [from, to) of a video or log (to zero: to the end),
+// rounded to the millisecond; times before the start count as the start.
+func (k Key) Span(from, to time.Duration) Key {
+	k.From, k.To, k.Spanned = max(0, from.Round(time.Millisecond)), max(0, to.Round(time.Millisecond)), true
+	return k
+}
+
 // OnTopic is k on a log topic.
 func (k Key) OnTopic(topic string) Key { k.Topic = topic; return k }
 
 // Whole reports whether k names a whole object (no locator).
-func (k Key) Whole() bool { return k.Frame == 0 && k.Topic == "" && !k.Timed }
+func (k Key) Whole() bool { return k.Frame == 0 && k.Topic == "" && !k.Timed && !k.Spanned }
+
+// File is the key of k's whole object, without its locators.
+func (k Key) File() Key { return Key{Object: k.Object} }
 
 // String is the key's one string form (see the package comment).
 func (k Key) String() string {
@@ -87,6 +103,16 @@ func (k Key) String() string {
 		b.WriteString(sep)
 		b.WriteString("t=")
 		b.WriteString(Seconds(k.Time))
+		sep = "#"
+	}
+	if k.Spanned {
+		b.WriteString(sep)
+		b.WriteString("span=")
+		b.WriteString(Seconds(k.From))
+		b.WriteByte('-')
+		if k.To != 0 {
+			b.WriteString(Seconds(k.To))
+		}
 	}
 	return b.String()
 }
@@ -151,6 +177,18 @@ func (k *Key) set(loc string) error {
 			return err
 		}
 		k.Time, k.Timed = t, true
+	case name == "span" && !k.Spanned:
+		from, to, ok := strings.Cut(val, "-")
+		f, err := parseSeconds(from)
+		if err != nil || !ok || f < 0 {
+			return fmt.Errorf("span %q: want FROM-TO in seconds with three decimals", val)
+		}
+		k.From, k.Spanned = f, true
+		if to != "" {
+			if k.To, err = parseSeconds(to); err != nil || k.To == 0 {
+				return fmt.Errorf("span %q: want FROM-TO in seconds with three decimals", val)
+			}
+		}
 	default:
 		return fmt.Errorf("locator %q: unknown or repeated", name)
 	}

@@ -23,6 +23,8 @@ func TestStringAndParse(t *testing.T) {
 		{"a hash and a percent in a framed key are escaped", Of("a#b%c.dcm").WithFrame(1), "a%23b%25c.dcm#frame=1"},
 		{"control characters survive", Of("line\r\nbreak.png").WithFrame(2), "line\r\nbreak.png#frame=2"},
 		{"a negative time keeps its sign", Of("v.mp4").At(-40 * time.Millisecond), "v.mp4#t=-0.040"},
+		{"a part of a video", Of("v.mp4").Span(256*time.Second, 512*time.Second), "v.mp4#span=256.000-512.000"},
+		{"the last part of a video has no end", Of("v.mp4").Span(512*time.Second, 0), "v.mp4#span=512.000-"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,6 +86,9 @@ func FuzzRoundTrip(f *testing.F) {
 		k := Key{Object: obj, Frame: max(frame, 0) % 1_000_000, Topic: topic}
 		if timed {
 			k = k.At(time.Duration(ms%1e12) * time.Millisecond)
+		}
+		if frame%3 == 1 {
+			k = k.Span(time.Duration(ms%1e9)*time.Millisecond, time.Duration(frame%1e6)*time.Millisecond)
 		}
 		s := k.String()
 		back, err := Parse(s)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/didicm/didicm/internal/dicomtest"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/recordkey"
@@ -31,7 +32,7 @@ var (
 func namesJob(t *testing.T) *testJob {
 	t.Helper()
 	inputs := map[string][]byte{
-		"archive/phi-multi.dcm":         nativeFrames(3, 16, 16),
+		"archive/phi-multi.dcm":         dicomtest.NativeFrames(3, 16, 16),
 		"archive/phi-multi.dcm#frame=2": greyPNG(40, 30, 0),
 		"archive/a.png#frame=1":         greyPNG(20, 10, 0),
 		"archive/cr\rkey\x01.png":       greyPNG(12, 12, 0),

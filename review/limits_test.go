@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/didicm/didicm/internal/dicomtest"
 	"github.com/didicm/didicm/internal/procstat"
 	"github.com/didicm/didicm/pipeline"
 )
@@ -52,7 +53,7 @@ const mib = 1 << 20
 // 6500×6500 RGBA PNG (made once: encoding them takes a second).
 var hugeInputs = sync.OnceValue(func() map[string][]byte {
 	return map[string][]byte{
-		"archive/long.dcm": rleFrames(4096, 128, 128),
+		"archive/long.dcm": dicomtest.RLEFrames(4096, 128, 128),
 		"archive/grey.png": greyPNG(6500, 6500, 0),
 		"archive/rgba.png": rgbaPNG(6500, 6500),
 	}

@@ -54,6 +54,9 @@ type Processor struct {
 	// Limits bound decoding; share one Budget between all batches. Each
 	// job's max_bytes replaces MaxBytes. Zero values are imaging's defaults.
 	Limits imaging.Limits
+	// MaxFrames is the most images one file (or part of a video or log)
+	// gives (imaging.Sampling). Zero means imaging.DefaultMaxFrames.
+	MaxFrames int
 	// OpenBucket opens storage by URL. Nil means storage.Open.
 	OpenBucket func(ctx context.Context, url string) (*storage.Bucket, error)
 	// Tracker keeps each job's finished batches and failure list in Redis.
@@ -335,7 +338,7 @@ func (p *Processor) engine(spec jobs.Spec, images int) (*classify.Engine, *plan.
 	lim.MaxBytes = spec.MaxBytes
 	opts := classify.Options{Sampler: spec.Sampler, Steps: spec.Steps, Chains: spec.Chains, Seed: spec.Seed,
 		Clamp: sampler.Clamp(spec.Clamp), Settle: spec.Settle, Calibration: spec.Calibration, DecodeWorkers: p.DecodeWorkers,
-		Limits: lim}
+		Limits: lim, Sampling: imaging.Sampling{MaxFrames: p.MaxFrames}}
 	if spec.Posterior == "top-k" {
 		opts.TopK = spec.TopK
 	}

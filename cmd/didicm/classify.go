@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/didicm/didicm/classify"
+	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/plan"
@@ -97,7 +98,7 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 		return nil, nil, err
 	}
 	opts := classify.Options{Calibration: cal, Sampler: sc.Name, Steps: steps, Clamp: sampler.Clamp(sc.Clamp), Settle: sc.Settle, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
-		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits()}
+		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits(), Sampling: imaging.Sampling{MaxFrames: a.cfg.Limits.MaxFrames}}
 	if m.Metadata().Kind == modelmeta.Score {
 		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: steps, Chains: sc.Chains,
 			Budget: size(sc.MemoryBudget), InputBytes: int64(4 * m.Metadata().InputSize()), Force: sc.Name})

@@ -104,6 +104,7 @@ type SamplerConfig struct {
 type LimitsConfig struct {
 	MaxBytes        string `mapstructure:"max_bytes"`
 	MaxPixels       int64  `mapstructure:"max_pixels"`
+	MaxFrames       int    `mapstructure:"max_frames"`        // images one file (or one part of a video or log) may give
 	MaxDecodedBytes string `mapstructure:"max_decoded_bytes"` // one image's working memory
 	DecodeBudget    string `mapstructure:"decode_budget"`     // all images decoding at once, per process
 }
@@ -137,6 +138,7 @@ var defaults = map[string]any{
 	"sampler.memory_budget":          humanize.IBytes(plan.DefaultBudget),
 	"limits.max_bytes":               humanize.IBytes(imaging.DefaultMaxBytes),
 	"limits.max_pixels":              int64(imaging.DefaultMaxPixels),
+	"limits.max_frames":              imaging.DefaultMaxFrames,
 	"limits.max_decoded_bytes":       humanize.IBytes(imaging.DefaultMaxDecodedBytes),
 	"limits.decode_budget":           humanize.IBytes(2 * imaging.DefaultMaxDecodedBytes),
 	"log.level":                      "info",
@@ -255,6 +257,7 @@ func (c *Config) validate() error {
 		sizeErr("sampler.memory_budget", c.Sampler.MemoryBudget),
 		sizeErr("limits.max_bytes", c.Limits.MaxBytes),
 		positive64("limits.max_pixels", c.Limits.MaxPixels, 1, 1<<40),
+		positive("limits.max_frames", c.Limits.MaxFrames, 1, 1_000_000),
 		sizeErr("limits.max_decoded_bytes", c.Limits.MaxDecodedBytes),
 		sizeErr("limits.decode_budget", c.Limits.DecodeBudget),
 		c.budgetErr(),

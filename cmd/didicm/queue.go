@@ -233,7 +233,7 @@ func (a *app) runWorker(ctx context.Context, cfg *Config, opt asynq.RedisConnOpt
 	}
 	defer tracker.Close()
 	proc := &workers.Processor{Model: m, MemoryBudget: size(cfg.Sampler.MemoryBudget) / int64(par.Concurrency), ActivationBytes: act,
-		MaxImagesPerCall: cfg.Worker.MaxImagesPerCall, Limits: cfg.limits(), Tracker: tracker, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
+		MaxImagesPerCall: cfg.Worker.MaxImagesPerCall, Limits: cfg.limits(), MaxFrames: cfg.Limits.MaxFrames, Tracker: tracker, Name: name, Log: a.log, Metrics: workers.NewMetrics(reg)}
 	defer proc.Close()
 	queues := map[string]int{}
 	for _, q := range cfg.Worker.Queues {
