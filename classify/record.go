@@ -3,6 +3,7 @@ package classify
 import (
 	"errors"
 	"math"
+	"time"
 
 	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/imaging"
@@ -44,6 +45,16 @@ type Record struct {
 	SeriesUID     string   `json:"series_uid,omitempty"`
 	SOPUID        string   `json:"sop_uid,omitempty"`
 	Frame         int      `json:"frame,omitempty"`
+	// A video frame's or log message's time from its file's start, in
+	// seconds to the millisecond (the key's #t=); a video frame's
+	// presentation time stamp (stream time base) and 0-based number in
+	// presentation order when the container gives it; a log message's
+	// topic and log time (ns since the epoch, as the log records it).
+	T          *float64 `json:"t,omitempty"`
+	PTS        *int64   `json:"pts,omitempty"`
+	FrameIndex *int64   `json:"frame_index,omitempty"`
+	Topic      string   `json:"topic,omitempty"`
+	LogTime    *uint64  `json:"log_time,omitempty"`
 }
 
 // identify copies a DICOM image's identifiers into its record.
@@ -51,6 +62,23 @@ func (r *Record) identify(p Prepared) {
 	r.Frame = p.Frame
 	if p.DICOM != nil {
 		r.StudyUID, r.SeriesUID, r.SOPUID = p.DICOM.StudyUID, p.DICOM.SeriesUID, p.DICOM.SOPUID
+	}
+	if p.Timed {
+		t := float64(p.Time.Round(time.Millisecond).Milliseconds()) / 1000
+		r.T = &t
+	}
+	if v := p.Video; v != nil {
+		pts := v.PTS
+		r.PTS = &pts
+		if v.Index >= 0 {
+			idx := v.Index
+			r.FrameIndex = &idx
+		}
+	}
+	r.Topic = p.Topic
+	if p.Log != nil {
+		lt := p.Log.LogTime
+		r.LogTime = &lt
 	}
 }
 

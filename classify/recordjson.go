@@ -3,6 +3,7 @@ package classify
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/didicm/didicm/internal/jsonenc"
 )
@@ -121,6 +122,25 @@ func (r *Record) appendError(b []byte) []byte {
 	b = appendOptString(b, `,"sop_uid":`, r.SOPUID)
 	if r.Frame != 0 {
 		b = jsonenc.Int(append(b, `,"frame":`...), r.Frame)
+	}
+	return r.appendPlace(b)
+}
+
+// appendPlace appends t to log_time: where a video frame or log message
+// is in its file.
+func (r *Record) appendPlace(b []byte) []byte {
+	if r.T != nil {
+		b = jsonenc.Float64(append(b, `,"t":`...), *r.T)
+	}
+	if r.PTS != nil {
+		b = strconv.AppendInt(append(b, `,"pts":`...), *r.PTS, 10)
+	}
+	if r.FrameIndex != nil {
+		b = strconv.AppendInt(append(b, `,"frame_index":`...), *r.FrameIndex, 10)
+	}
+	b = appendOptString(b, `,"topic":`, r.Topic)
+	if r.LogTime != nil {
+		b = strconv.AppendUint(append(b, `,"log_time":`...), *r.LogTime, 10)
 	}
 	return b
 }

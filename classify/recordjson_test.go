@@ -57,6 +57,14 @@ func randomRecord(r *rand.Rand, k int) Record {
 	if r.IntN(3) == 0 {
 		rec.StudyUID, rec.SeriesUID, rec.SOPUID, rec.Frame = "1.2.3", str(), "1.2.3.4", r.IntN(3)
 	}
+	if r.IntN(3) == 0 { // a video frame
+		t, pts, idx := float64(r.IntN(1e7))/1000, r.Int64N(1e12)-1e6, r.Int64N(1e6)
+		rec.T, rec.PTS, rec.FrameIndex = &t, &pts, &idx
+	}
+	if r.IntN(3) == 0 { // a log message
+		t, lt := float64(r.IntN(1e6))/1000, r.Uint64()
+		rec.T, rec.Topic, rec.LogTime = &t, "/cam/"+str(), &lt
+	}
 	return rec
 }
 
