@@ -3,38 +3,10 @@ package imaging
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 
 	"github.com/didicm/didicm/imaging/dicom"
 )
-
-// Intensity maps a grey DICOM frame's modality values (stored value ×
-// slope + intercept, e.g. Hounsfield units) to [0, 1]; it is part of a
-// model's metadata (didicm.intensity), so that training and the pipeline see
-// the same numbers. Colour frames are divided by their largest value.
-type Intensity struct {
-	// Kind is "window" (Center and Width, DICOM's linear VOI function),
-	// "file_window" (the file's own first window; minmax when it has none)
-	// or "minmax" (each frame's range). Empty means minmax.
-	Kind   string  `json:"kind"`
-	Center float64 `json:"center,omitempty"`
-	Width  float64 `json:"width,omitempty"`
-}
-
-// Validate names what is wrong with a transform.
-func (t Intensity) Validate() error {
-	switch t.Kind {
-	case "", "minmax", "file_window":
-		return nil
-	case "window":
-		if !(t.Width >= 1) || math.IsNaN(t.Center) || math.IsInf(t.Center, 0) {
-			return fmt.Errorf("window width %g: want at least 1 (and a finite centre)", t.Width)
-		}
-		return nil
-	}
-	return fmt.Errorf("intensity kind %q: want window, file_window or minmax", t.Kind)
-}
 
 // PreprocessAll is Expand with every input of a file collected (a
 // multi-frame DICOM file gives one Sample per frame): for tests and tools
@@ -100,31 +72,7 @@ func unitPlanes(f dicom.Frame, img *dicom.Image, t Intensity) [][]float64 {
 		}
 		return planes
 	}
-	v := f.Values
-	out := make([]float64, n)
-	center, width := t.Center, t.Width
-	kind := t.Kind
-	if kind == "file_window" {
-		kind, center, width = "window", img.WindowCenter, img.WindowWidth
-		if width < 1 {
-			kind = "minmax"
-		}
-	}
-	if kind == "window" {
-		for p, x := range v {
-			out[p] = math.Max(0, math.Min(1, (x-(center-0.5))/(width-1)+0.5))
-		}
-	} else {
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, x := range v {
-			lo, hi = math.Min(lo, x), math.Max(hi, x)
-		}
-		if hi > lo {
-			for p, x := range v {
-				out[p] = (x - lo) / (hi - lo)
-			}
-		}
-	}
+	out := greyUnit(f.Values, img, t)
 	if f.Monochrome1 {
 		for p := range out {
 			out[p] = 1 - out[p]

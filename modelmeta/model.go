@@ -63,7 +63,11 @@ type Metadata struct {
 	// measured accuracy (its model card says which).
 	RecommendedSteps, MinSteps int
 	// Intensity maps grey DICOM values to [0, 1] for this model
-	// (didicm.intensity, optional JSON; absent: minmax).
+	// (didicm.intensity, optional JSON). The training toolkit writes it
+	// when the model was trained on DICOM files (the transform it read them
+	// with) or given one (train --intensity); a model without it was
+	// trained on other images and gets imaging.DefaultIntensity, "bits",
+	// which reads a grey DICOM as a PNG of the same samples is read.
 	Intensity imaging.Intensity
 }
 
@@ -101,6 +105,7 @@ func Parse(props map[string]string) (*Metadata, error) {
 		DataFraction:  p.float("data_fraction"),
 		Training:      json.RawMessage(p.str("training")),
 	}
+	m.Intensity = imaging.DefaultIntensity
 	if _, ok := props[Prefix+"intensity"]; ok {
 		p.json("intensity", &m.Intensity)
 	}

@@ -66,3 +66,28 @@ func TestParseNamesTheWrongKey(t *testing.T) {
 		t.Fatalf("missing key: %v", err)
 	}
 }
+
+// TestAModelNotTrainedOnDICOMReadsItAsAPNG: without didicm.intensity (the
+// toolkit writes it only for models trained on DICOM, or given one) a model
+// reads grey DICOM with bits; a declared transform is kept.
+func TestAModelNotTrainedOnDICOMReadsItAsAPNG(t *testing.T) {
+	m, err := Parse(valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Intensity.Kind != "bits" {
+		t.Fatalf("no declared transform gives %+v, want bits", m.Intensity)
+	}
+	for _, kind := range []string{"bits", "minmax", "file_window"} {
+		p := valid()
+		p[Prefix+"intensity"] = `{"kind":"` + kind + `"}`
+		if m, err := Parse(p); err != nil || m.Intensity.Kind != kind {
+			t.Fatalf("declared %s: %+v, %v", kind, m, err)
+		}
+	}
+	p := valid()
+	p[Prefix+"intensity"] = `{"kind":"bytes"}`
+	if _, err := Parse(p); err == nil || !strings.Contains(err.Error(), "want bits, window, file_window or minmax") {
+		t.Fatalf("an unknown kind: %v", err)
+	}
+}
