@@ -154,9 +154,11 @@ def main(argv=None):
                    help="DiDiRN: least channels per GroupNorm group (1 erases the conditioning; see model.py)")
     t.add_argument("--blind-stages", type=int, default=0,
                    help="DiDiRN: leave the label and sigma out of the first N stages (a control; see model.py)")
-    t.add_argument("--intensity", type=dicom.parse_intensity, default=json.dumps(dicom.DEFAULT_INTENSITY),
-                   help='DICOM intensity transform, JSON: {"kind": "minmax"}, {"kind": "file_window"} or '
-                        '{"kind": "window", "center": C, "width": W}')
+    t.add_argument("--intensity", type=dicom.parse_intensity, default=None,
+                   help='DICOM intensity transform, JSON: {"kind": "bits"} (the default), {"kind": "minmax"}, '
+                        '{"kind": "file_window"} or {"kind": "window", "center": C, "width": W}; the model '
+                        'records it when given or when the training data holds DICOM files, and a model '
+                        'without one reads grey DICOM with bits (as a PNG of the same samples)')
     t.add_argument("--native", action="store_true",
                    help="feed the model the r x r low-resolution image itself, not its upsampling to the input size")
     t.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")

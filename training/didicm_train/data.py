@@ -16,19 +16,21 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
 class Dataset:
-    """In-memory images [N, C, H, W] float32 in [0, 1] and labels [N] int64."""
+    """In-memory images [N, C, H, W] float32 in [0, 1] and labels [N] int64;
+    dicom_frames of the images came from DICOM files."""
 
-    def __init__(self, images, labels, classes):
+    def __init__(self, images, labels, classes, dicom_frames=0):
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images, self.labels, self.classes = images, labels, list(classes)
+        self.dicom_frames = dicom_frames
 
     def __len__(self):
         return len(self.labels)
 
     def subset(self, idx):
         idx = torch.as_tensor(idx, dtype=torch.long)
-        return Dataset(self.images[idx], self.labels[idx], self.classes)
+        return Dataset(self.images[idx], self.labels[idx], self.classes, self.dicom_frames)
 
 
 def read_idx(path):
@@ -100,7 +102,7 @@ def load_folder(root, size, channels, intensity=None):
     classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
     if not classes:
         raise ValueError(f"{root}: no class subfolders")
-    images, labels, skipped = [], [], []
+    images, labels, skipped, dicom_frames = [], [], [], 0
     for ci, name in enumerate(classes):
         for dirpath, _, files in sorted(os.walk(os.path.join(root, name))):
             for fn in sorted(files):
@@ -108,6 +110,7 @@ def load_folder(root, size, channels, intensity=None):
                 try:
                     if is_dicom(path):
                         frames = read_dicom(path, size, channels, intensity)
+                        dicom_frames += len(frames)
                     elif fn.lower().endswith(IMAGE_EXTS):
                         arr = read_image(path, size, channels)
                         frames = [resize(torch.from_numpy(arr).unsqueeze(0), size, size)[0]]
@@ -122,7 +125,7 @@ def load_folder(root, size, channels, intensity=None):
         raise ValueError(f"{root}: no readable images")
     for s in skipped:
         print(f"skipped {s}")
-    return Dataset(torch.stack(images), torch.tensor(labels, dtype=torch.long), classes)
+    return Dataset(torch.stack(images), torch.tensor(labels, dtype=torch.long), classes, dicom_frames)
 
 
 def balanced_fraction(labels, fraction, seed):

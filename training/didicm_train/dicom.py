@@ -2,11 +2,18 @@
 intensity transform to [0, 1] (stored in model metadata as didicm.intensity)
 that the Go pipeline applies too.
 
-Intensity transforms (JSON): {"kind": "window", "center": C, "width": W}
-(DICOM's linear VOI function on rescaled values), {"kind": "file_window"}
-(the file's first WindowCenter/WindowWidth, else minmax) and {"kind":
-"minmax"} (per frame). Colour frames are divided by the largest sample value
-whatever the kind; MONOCHROME1 is inverted after the transform.
+Intensity transforms (JSON): {"kind": "bits"} (the stored value over its
+bit depth, v / (2^BitsStored - 1), signed values shifted by
+2^(BitsStored - 1) first, whatever the rescale: a grey DICOM reads as a PNG
+of the same samples does; the default), {"kind": "window", "center": C,
+"width": W} (DICOM's linear VOI function on rescaled values), {"kind":
+"file_window"} (the file's first WindowCenter/WindowWidth, else minmax) and
+{"kind": "minmax"} (per frame). Colour frames are divided by the largest
+sample value whatever the kind; MONOCHROME1 is inverted after the transform.
+
+A model records the transform in its metadata only when it was trained on
+DICOM files or given one (train --intensity); a model without it reads grey
+DICOM with bits, in the Go pipeline as here.
 """
 import json
 
@@ -16,7 +23,7 @@ import torch
 from . import data as D
 
 MAX_PIXEL_BYTES = 1 << 30
-DEFAULT_INTENSITY = {"kind": "minmax"}
+DEFAULT_INTENSITY = {"kind": "bits"}
 # DICOM groups a bare dataset (no preamble) may start with, as read little- and big-endian.
 BARE_GROUPS = (b"\x02\x00", b"\x08\x00", b"\x00\x08")
 
@@ -48,8 +55,8 @@ def parse_intensity(text):
     if kind == "window":
         if not all(isinstance(spec.get(k), (int, float)) for k in ("center", "width")) or spec["width"] < 1:
             raise ValueError(f"intensity {text}: a window needs a numeric center and a width >= 1")
-    elif kind not in ("file_window", "minmax"):
-        raise ValueError(f"intensity {text}: kind must be window, file_window or minmax")
+    elif kind not in ("bits", "file_window", "minmax"):
+        raise ValueError(f"intensity {text}: kind must be bits, window, file_window or minmax")
     return spec
 
 
@@ -105,8 +112,33 @@ def _frames(path):
         arr = convert_color_space(arr, photometric, "RGB")
     if samples > 1:
         return list(arr.astype(np.float64)), ds
-    slope, intercept = float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
+    slope, intercept = _rescale(ds)
     return list(arr.astype(np.float64) * slope + intercept), ds
+
+
+def _rescale(ds):
+    return float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
+
+
+def bits_range(ds):
+    """The modality values of the least and the greatest stored value that
+    BitsStored bits hold (signed with PixelRepresentation 1): bits maps them
+    to 0 and 1, which divides the stored value by its bit depth whatever the
+    rescale."""
+    bits = int(ds.get("BitsStored", ds.BitsAllocated))
+    if ds.get("PixelRepresentation", 0) == 1:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    else:
+        lo, hi = 0, (1 << bits) - 1
+    slope, intercept = _rescale(ds)
+    return lo * slope + intercept, hi * slope + intercept
+
+
+def _linear(frame, lo, hi):
+    """lo to 0 and hi to 1, clipped; zeros when they are equal."""
+    if hi == lo:
+        return np.zeros_like(frame)
+    return np.clip((frame - lo) / (hi - lo), 0, 1)
 
 
 def read_frames(path):
@@ -141,9 +173,10 @@ def to_unit(frame, ds, intensity):
         out = window(frame, _first(ds.WindowCenter), _first(ds.WindowWidth))
     elif kind == "window":
         out = window(frame, float(intensity["center"]), float(intensity["width"]))
+    elif kind in ("minmax", "file_window"):
+        out = _linear(frame, frame.min(), frame.max())
     else:
-        lo, hi = frame.min(), frame.max()
-        out = (frame - lo) / (hi - lo) if hi > lo else np.zeros_like(frame)
+        out = _linear(frame, *bits_range(ds))
     if photometric == "MONOCHROME1":
         out = 1 - out
     return out.astype(np.float32)

@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from . import data as D
 from .diffusion import didicm_loss
+from .dicom import DEFAULT_INTENSITY
 from .model import build
 
 
@@ -73,13 +74,18 @@ def _checkpoint(path, cfg, model, opt, sched, g, step, running, seen, elapsed):
 
 def train(cfg, log=print, checkpoint=None, every=500):
     """Trains one model. cfg keys: kind, layout, data, resolution, fraction,
-    steps, batch, lr, seed, shift, mean, std, intensity, gn_min_channels,
+    steps, batch, lr, seed, shift, mean, std, intensity (None: bits, recorded
+    in cfg only when the data holds DICOM files), gn_min_channels,
     optionally native and blind_stages. With checkpoint (a
     path), the state is saved every `every` steps and a run resumes from it.
     Returns (model, classes, shape, summary)."""
     torch.manual_seed(cfg["seed"])
     g = torch.Generator().manual_seed(cfg["seed"])
     ds = load_dataset(cfg["data"], "train", intensity=cfg.get("intensity"))
+    if ds.dicom_frames and not cfg.get("intensity"):
+        # Recorded (and exported as didicm.intensity) because it was used: a
+        # model trained on other images records none and reads DICOM with bits.
+        cfg["intensity"] = dict(DEFAULT_INTENSITY)
     idx = D.balanced_fraction(ds.labels, cfg["fraction"], cfg["seed"])
     ds = ds.subset(idx)
     channels, size = ds.images.shape[1], ds.images.shape[2]

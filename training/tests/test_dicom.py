@@ -156,7 +156,33 @@ def test_oversized_pixel_data_is_refused_before_decoding(tmp_path):
         M.read_frames(path)
 
 
+def test_bits_reads_a_grey_dicom_as_a_png_of_the_same_samples(tmp_path):
+    from PIL import Image
+
+    arr = np.array([[[3, 9, 128, 200, 17, 37]]], dtype=np.uint8)  # not 0 to 255: not minmax
+    Image.fromarray(arr[0]).save(tmp_path / "p.png")
+    path = _write(str(tmp_path / "g8"), arr)
+    u = M.to_unit(M.read_frames(path)[0], pydicom.dcmread(path), {"kind": "bits"})
+    png = D.read_image(str(tmp_path / "p.png"), 6, 1)[0]
+    assert u.tolist() == png.tolist() == (arr[0] / 255).astype(np.float32).tolist()
+    assert M.read_dicom(path, 6, 1)[0].equal(M.read_dicom(path, 6, 1, {"kind": "bits"})[0])  # the default
+
+
+def test_bits_divides_the_stored_value_by_its_depth_whatever_the_rescale(tmp_path):
+    stored = np.array([[[-1000, -1, 0, 1500]]], dtype=np.int16)  # 12 bits, signed
+    plain = _write(str(tmp_path / "plain"), stored, bits=12)
+    ct = _write(str(tmp_path / "ct"), stored, bits=12, RescaleSlope=2, RescaleIntercept=-1024)
+    m1 = _write(str(tmp_path / "m1"), stored, photometric="MONOCHROME1", bits=12, RescaleSlope=0.5)
+    want = (stored[0] + 2048) / 4095
+    for path in (plain, ct):
+        u = M.to_unit(M.read_frames(path)[0], pydicom.dcmread(path), {"kind": "bits"})
+        assert np.allclose(u, want, atol=1e-7)
+    u = M.to_unit(M.read_frames(m1)[0], pydicom.dcmread(m1), {"kind": "bits"})
+    assert np.allclose(u, 1 - want, atol=1e-7)
+
+
 def test_parse_intensity():
+    assert M.parse_intensity('{"kind": "bits"}') == {"kind": "bits"}
     assert M.parse_intensity('{"kind": "window", "center": 40, "width": 400}')["width"] == 400
     for bad in ['{"kind": "window", "center": 40}', '{"kind": "window", "center": 0, "width": 0.5}', '{"kind": "x"}']:
         with pytest.raises(ValueError):
@@ -182,6 +208,29 @@ def test_load_folder_finds_dicom_files_without_extension(tmp_path):
     spec = {"kind": "window", "center": -1000, "width": 200}
     assert ds.images[0].equal(M.read_dicom(str(root / "a" / "1.2.3.0.0"), 8, 1, spec)[0])
     assert ds.images[6].equal(M.read_dicom(str(root / "b" / "mf"), 8, 1, spec)[2])
+
+
+def _export_metadata(tmp_path, data, *extra):
+    ck, out = str(tmp_path / "m.pt"), str(tmp_path / "m.onnx")
+    cli.main(["train", "--kind", "classifier", "--data", data, "--steps", "2", "--batch", "4", *extra, "--out", ck])
+    cli.main(["export", "--checkpoint", ck, "--out", out, "--parity-images", "2"])
+    return {p.key: p.value for p in onnx.load(out).metadata_props}
+
+
+def test_a_model_trained_without_dicom_declares_no_intensity_and_one_with_dicom_bits(tmp_path):
+    from PIL import Image
+
+    for split in ("train", "test"):
+        for ci, name in enumerate(["a", "b"]):
+            os.makedirs(tmp_path / "png" / split / name)
+            for i in range(2):
+                Image.fromarray(np.full((6, 5), 100 * ci + 10 * i, dtype=np.uint8)).save(
+                    tmp_path / "png" / split / name / f"{i}.png")
+    meta = _export_metadata(tmp_path, f"{tmp_path / 'png' / 'train'}:{tmp_path / 'png' / 'test'}")
+    assert "didicm.intensity" not in meta
+    train, test = _folder(tmp_path / "train"), _folder(tmp_path / "test")
+    meta = _export_metadata(tmp_path, f"{train}:{test}")
+    assert json.loads(meta["didicm.intensity"]) == {"kind": "bits"}
 
 
 def test_train_writes_the_intensity_into_the_export_metadata(tmp_path):
