@@ -10,7 +10,10 @@ OUTDIR/ref/<name>.npy  stored sample values, int32 [frames, rows, cols, samples]
                        YBR files: the RGB after colour conversion, see
                        "reference"); palette files also ref/<name>.rgb.npy
 OUTDIR/inputs/<name>.npy  grey files: the toolkit's model input (read_dicom,
-                       size 32, channels 1, minmax) float32 [frames, 1, 32, 32]
+                       size 32, channels 1, minmax) float32 [frames, 1, 32, 32];
+                       <name>.bits.npy the same with bits
+OUTDIR/digits/NNN.png  120 MNIST test digits at 7x7, as the demo's PNGs: the
+                       frames of the digits-* files hold exactly their pixels
 OUTDIR/corpus.json     one entry per file, see entry() and malformed()
 """
 import json
@@ -23,11 +26,13 @@ import tempfile
 import gdcm
 import numpy as np
 import pydicom
+from PIL import Image
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.pixel_data_handlers.util import apply_color_lut, convert_color_space
 from pydicom.uid import generate_uid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from didicm_train import data as D  # noqa: E402
 from didicm_train.dicom import read_dicom  # noqa: E402
 
 TS = {
@@ -61,6 +66,14 @@ def grey(frames, rows, cols, lo, hi, seed):
     out = np.rint(np.stack(out)).astype(np.int64)
     out.flat[0], out.flat[-1] = lo, hi  # the full range, for the sign and the masks
     return out
+
+
+def digits(n=120, side=7):
+    """The first n MNIST test digits shrunk to side x side as the demo's PNGs
+    are (area means of 28/side square blocks, rounded), uint8 [n, side, side]."""
+    raw = D.read_idx(os.path.join(D.mnist_dir(), "t10k-images-idx3-ubyte.gz"))[:n].astype(np.float64)
+    k = 28 // side
+    return np.floor(raw.reshape(n, side, k, side, k).mean(axis=(2, 4)) + 0.5).astype(np.uint8)
 
 
 def colour(frames, rows, cols, seed):
@@ -155,6 +168,7 @@ def sources(tmp):
     clean = grey(1, 40, 33, 0, 4095, 27)
     noise = np.random.default_rng(28).integers(0, 16, clean.shape) << 12
     add("dirty12", clean | noise, "MONOCHROME2", 16, want=clean, stored=12)
+    add("digits", digits().astype(np.int64), "MONOCHROME2", 8)
     return out
 
 
@@ -181,7 +195,7 @@ PLAN = [
                                      "mask1", "rgb", "rgbp", "ybr", "ybr422", "palette", "mf8", "mf16", "mfct",
                                      "mfrgb", "dirty12")],
     *[(s, "implicit", ["dcmconv", "+ti"]) for s in ("gray8", "ct16", "mask1", "rgbp", "palette")],
-    *[(s, "deflated", ["dcmconv", "+td"]) for s in ("gray12", "rgb")],
+    *[(s, "deflated", ["dcmconv", "+td"]) for s in ("gray12", "rgb", "mf16", "mask1", "palette")],
     ("ct16", "deflated-gdcm", ["gdcmconv", "--deflated"]),
     *[(s, "big", ["dcmconv", "+tb"]) for s in ("gray8", "gray12", "ct16", "mask1", "rgb", "palette", "mf16")],
     *[(s, "rle", ["dcmcrle"]) for s in ("gray12", "ct16", "mono1", "gray32", "rgb", "rgbp", "ybr", "mf16", "mfrgb")],
@@ -200,6 +214,13 @@ PLAN = [
     *[("rgb", f"jpegls-{m}", ["dcmcjpls", f"+i{m[0]}"]) for m in ("line", "sample", "none")],
     ("ct16", "jpegls-gdcm", ["gdcmconv", "-L"]),
     *[(s, "j2k", ["gdcmconv", "--j2k"]) for s in ("gray8", "gray12", "ct16", "ct12", "mono1", "rgb", "mfct")],
+    # The demo's 7x7 digits (one a frame) in every lossless syntax but JPEG
+    # 2000 (gdcmconv --j2k crashes on frames under 9x9: OpenJPEG): each frame
+    # must classify exactly as its PNG in digits/ (imaging/dicom/digits_test.go).
+    ("digits", "explicit", None), ("digits", "implicit", ["dcmconv", "+ti"]),
+    ("digits", "deflated", ["dcmconv", "+td"]), ("digits", "big", ["dcmconv", "+tb"]), ("digits", "rle", ["dcmcrle"]),
+    ("digits", "lossless", ["dcmcjpeg", "+el"]), ("digits", "sv1", ["dcmcjpeg", "+e1"]),
+    ("digits", "jpegls", ["dcmcjpls"]),
 ]
 
 
@@ -240,8 +261,10 @@ def rendered(path, tmp):
 def build(out, tmp):
     src = sources(tmp)
     entries, notes = [], []
-    for name in ("files", "ref", "inputs"):
+    for name in ("files", "ref", "inputs", "digits"):
         os.makedirs(os.path.join(out, name), exist_ok=True)
+    for i, d in enumerate(digits()):
+        Image.fromarray(d, "L").save(os.path.join(out, "digits", f"{i:03d}.png"))
     for base, variant, cmd in PLAN:
         name = f"{base}-{variant}"
         path = os.path.join(out, "files", name)
@@ -319,9 +342,10 @@ def entry(name, path, src, cmd, tmp):
         np.save(os.path.join(out, "ref", name + ".rgb.npy"), lut.astype(np.int32))
         e["lut_reference"] = f"ref/{name}.rgb.npy"
     elif e["samples"] == 1:
-        x = np.stack([t.numpy() for t in read_dicom(path, 32, 1, {"kind": "minmax"})])
-        np.save(os.path.join(out, "inputs", name + ".npy"), x.astype(np.float32))
-        e["input"] = f"inputs/{name}.npy"
+        for kind, suffix, key in (("minmax", "", "input"), ("bits", ".bits", "input_bits")):
+            x = np.stack([t.numpy() for t in read_dicom(path, 32, 1, {"kind": kind})])
+            np.save(os.path.join(out, "inputs", name + suffix + ".npy"), x.astype(np.float32))
+            e[key] = f"inputs/{name}{suffix}.npy"
     return e
 
 
