@@ -34,17 +34,18 @@ type Record struct {
 	// Error says why this image has no posterior; ErrorReason is a stable word.
 	Error       string `json:"error,omitempty"`
 	ErrorReason string `json:"error_reason,omitempty"`
+	// PredictionSet (class names, most probable first) holds the true
+	// class with the calibration's coverage; SetSize is its length. Both
+	// are there with a calibration, and only then (nil without): an empty
+	// set is written as [] (calibrate.Calibration.Set says what it means).
+	PredictionSet []string `json:"prediction_set,omitzero"`
+	SetSize       *int     `json:"set_size,omitempty"`
 	// A DICOM image's study, series and instance UIDs, and its 1-based
 	// frame in a multi-frame file: what joins it back to the archive.
-	// PredictionSet (class names, most probable first) holds the true
-	// class with the calibration's coverage; SetSize is its length. Only
-	// with a calibration.
-	PredictionSet []string `json:"prediction_set,omitempty"`
-	SetSize       *int     `json:"set_size,omitempty"`
-	StudyUID      string   `json:"study_uid,omitempty"`
-	SeriesUID     string   `json:"series_uid,omitempty"`
-	SOPUID        string   `json:"sop_uid,omitempty"`
-	Frame         int      `json:"frame,omitempty"`
+	StudyUID  string `json:"study_uid,omitempty"`
+	SeriesUID string `json:"series_uid,omitempty"`
+	SOPUID    string `json:"sop_uid,omitempty"`
+	Frame     int    `json:"frame,omitempty"`
 	// A video frame's or log message's time from its file's start, in
 	// seconds to the millisecond (the key's #t=); a video frame's
 	// presentation time stamp (stream time base) and 0-based number in
@@ -120,10 +121,12 @@ func (e *Engine) record(key string, res sampler.Result) Record {
 	r.ClassIndex, r.Class = res.Class, e.meta.ClassNames[res.Class]
 	r.MaxProb, r.Margin, r.Entropy, r.EntropyNorm = res.MaxProb, res.Margin, res.Entropy, res.EntropyNorm
 	if c := e.opts.Calibration; c != nil {
-		for _, k := range c.Set(res.Posterior, calibrate.U(key)) {
-			r.PredictionSet = append(r.PredictionSet, e.meta.ClassNames[k])
+		set := c.Set(res.Posterior, calibrate.U(key))
+		r.PredictionSet = make([]string, len(set)) // not nil: an empty set is written
+		for i, k := range set {
+			r.PredictionSet[i] = e.meta.ClassNames[k]
 		}
-		n := len(r.PredictionSet)
+		n := len(set)
 		r.SetSize = &n
 	}
 	if !math.IsNaN(res.Agreement) {

@@ -104,7 +104,7 @@ func (r *Record) appendScores(b []byte) []byte {
 func (r *Record) appendError(b []byte) []byte {
 	b = appendOptString(b, `,"error":`, r.Error)
 	b = appendOptString(b, `,"error_reason":`, r.ErrorReason)
-	if len(r.PredictionSet) > 0 {
+	if r.PredictionSet != nil { // omitzero: an empty set of a calibrated record is written
 		b = append(b, `,"prediction_set":[`...)
 		for i, c := range r.PredictionSet {
 			if i > 0 {

@@ -50,7 +50,7 @@ func randomRecord(r *rand.Rand, k int) Record {
 		rec.ChainAgreement, rec.Chains = &a, 1+r.IntN(32)
 	}
 	if r.IntN(2) == 0 {
-		rec.PredictionSet = []string{str(), str()}
+		rec.PredictionSet = []string{str(), str()}[:r.IntN(3)] // calibrated: maybe an empty set
 		n := len(rec.PredictionSet)
 		rec.SetSize = &n
 	}
@@ -192,9 +192,27 @@ func TestRecordJSONRefusesNonFiniteNumbers(t *testing.T) {
 	}
 }
 
+// A calibrated record always has prediction_set, [] when the set is empty,
+// so that its readers see one schema; an uncalibrated one has none.
+func TestAnEmptyPredictionSetIsWritten(t *testing.T) {
+	zero := 0
+	rec := Record{Key: "sure.png", Class: "7", ClassIndex: 7, Sampler: "cp", PredictionSet: []string{}, SetSize: &zero}
+	want := `"prediction_set":[],"set_size":0`
+	if line := appendJSON(t, &rec); !strings.Contains(string(line), want) {
+		t.Fatalf("AppendJSON %s: no %s", line, want)
+	}
+	if line, _ := json.Marshal(rec); !strings.Contains(string(line), want) {
+		t.Fatalf("encoding/json %s: no %s", line, want)
+	}
+	rec.PredictionSet, rec.SetSize = nil, nil
+	if line := appendJSON(t, &rec); strings.Contains(string(line), "prediction_set") {
+		t.Fatalf("uncalibrated %s has a prediction set", line)
+	}
+}
+
 // goldenRecords are one of each shape of record.
 func goldenRecords() []Record {
-	agree, size := 0.8125, 2
+	agree, size, zero := 0.8125, 2, 0
 	return []Record{
 		{Key: "in/<a&b>\"q\"\n\u2028\xff.png", ClassIndex: -1, Sampler: "cp", Steps: 2,
 			Error: "decode: corrupt \"PNG\"", ErrorReason: "corrupt"},
@@ -207,6 +225,9 @@ func goldenRecords() []Record {
 		{Key: "ct/IM0001#frame=3", Class: "liver", ClassIndex: 0, Posterior: []float64{0.6, 0.4}, MaxProb: 0.6, Margin: 0.2,
 			Entropy: 0.6730116670092565, EntropyNorm: 0.9709505944546686, Sampler: "softmax", NFE: 1,
 			StudyUID: "1.2.840.1", SeriesUID: "1.2.840.1.2", SOPUID: "1.2.840.1.2.3", Frame: 3},
+		{Key: "in/sure.png", Class: "one", ClassIndex: 1, Posterior: []float64{0.001, 0.999}, MaxProb: 0.999, Margin: 0.998,
+			Entropy: 0.007907255112232087, EntropyNorm: 0.011407757737461138, Sampler: "cp", Steps: 2, NFE: 2,
+			PredictionSet: []string{}, SetSize: &zero},
 	}
 }
 
