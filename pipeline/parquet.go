@@ -40,7 +40,8 @@ type ParquetRow struct {
 	SeriesUID      string   `parquet:"series_uid"`
 	SOPUID         string   `parquet:"sop_uid"`
 	Frame          int64    `parquet:"frame"`
-	// PredictionSet and SetSize exist with a calibration (SetSize -1 without).
+	// PredictionSet and SetSize exist with a calibration: an empty set is
+	// an empty list with set_size 0; without a calibration, set_size is -1.
 	PredictionSet []string  `parquet:"prediction_set,list"`
 	SetSize       int64     `parquet:"set_size"`
 	Job           string    `parquet:"job,dict"`

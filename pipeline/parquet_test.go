@@ -218,3 +218,25 @@ func TestParquetTopKOfManyClassesIsSortedWithTiesToTheLowerIndex(t *testing.T) {
 		t.Fatalf("top-60 %v\nwant   %v", got, want)
 	}
 }
+
+// A calibrated row has set_size and its set, [] when empty; an
+// uncalibrated one set_size -1: the schema is the same for every row.
+func TestParquetKeepsEmptyPredictionSets(t *testing.T) {
+	two, zero := 2, 0
+	recs := parquetRecords()[:3]
+	recs[0].PredictionSet, recs[0].SetSize = []string{"c2", "c3"}, &two
+	recs[1].PredictionSet, recs[1].SetSize = []string{}, &zero
+	data := encodeParquet(t, jobs.Spec{Posterior: "full"}, parquetClasses, recs)
+	rows, err := parquet.Read[pipeline.ParquetRow](bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		set  []string
+		size int64
+	}{{[]string{"c2", "c3"}, 2}, {nil, 0}, {nil, -1}} {
+		if !slices.Equal(rows[i].PredictionSet, want.set) || rows[i].SetSize != want.size {
+			t.Fatalf("row %d: prediction_set %q, set_size %d; want %q, %d", i, rows[i].PredictionSet, rows[i].SetSize, want.set, want.size)
+		}
+	}
+}

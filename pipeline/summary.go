@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bufio"
+	"cmp"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -73,10 +74,13 @@ func RuleOf(spec jobs.Spec) ReviewRule {
 	return ReviewRule{BySetSize: bySet, Threshold: spec.ReviewThreshold}
 }
 
-// Wants reports whether a classified record goes to review.
+// Wants reports whether a classified record goes to review. By set size,
+// a set of exactly one class is accepted; sets of more than one class (the
+// model is unsure between them) and empty ones (the set names no class to
+// accept; calibrate.Calibration.Set says when that happens) go to review.
 func (r ReviewRule) Wants(rec Record) bool {
 	if r.BySetSize {
-		return rec.SetSize != nil && *rec.SetSize > 1
+		return rec.SetSize != nil && *rec.SetSize != 1
 	}
 	return rec.EntropyNorm > r.Threshold
 }
@@ -215,7 +219,7 @@ func Finish(ctx context.Context, store *jobs.Store, spec jobs.Spec) (bool, error
 	if len(done) < len(man.Batches) {
 		return false, nil
 	}
-	s := Summary{JobID: spec.ID, Files: man.Images, ErrorReasons: map[string]int{}, Classes: map[string]int{},
+	s := Summary{JobID: spec.ID, Files: cmp.Or(man.Files, man.Images), ErrorReasons: map[string]int{}, Classes: map[string]int{},
 		Samplers: map[string]int{}, Models: map[string]int{}, Providers: map[string]int{},
 		ReviewThreshold: spec.ReviewThreshold, Started: man.Created}
 	for i := range s.EntropyNormBinEdges {
