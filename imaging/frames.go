@@ -325,3 +325,26 @@ func logError(err error) error {
 	}
 	return fail(ErrCorrupt, "corrupt", "%v", err)
 }
+
+// Measure says how long a video or log is and how many images a second it
+// holds (a video's frame rate; 0 for a log, whose rate depends on its
+// topics), so that a manifest can cut it into parts. ok is false for any
+// other file, and for videos when this build reads none.
+func Measure(ctx context.Context, src video.Source) (d time.Duration, rate float64, ok bool, err error) {
+	head := File{Src: src}.head()
+	switch {
+	case video.Sniff(head) && videoDecoder != nil:
+		info, err := videoDecoder.Probe(ctx, src, video.Limits{})
+		if err != nil {
+			return 0, 0, true, videoError(err)
+		}
+		return info.Duration, info.FrameRate, true, nil
+	case isMCAP(head):
+		r, err := mcap.Open(src, src.Size(), mcap.Limits{})
+		if err != nil {
+			return 0, 0, true, logError(err)
+		}
+		return time.Duration(r.End() - r.Start()), 0, true, nil
+	}
+	return 0, 0, false, nil
+}

@@ -90,6 +90,13 @@ type Spec struct {
 	// MaxBytes is the largest image file read; larger ones become error
 	// records (zero: imaging.DefaultMaxBytes).
 	MaxBytes int64 `json:"max_bytes" mapstructure:"max_bytes"`
+	// Sampling is how videos and logs are read and cut into parts.
+	Sampling Sampling `json:"sampling,omitzero" mapstructure:"sampling"`
+	// EntryKeys says that the manifest's entries are in recordkey's form
+	// (an object key escaped where it holds '#' or '%', a part of a video
+	// as #span=); false in jobs enqueued before, whose entries are object
+	// keys as listed. The producer sets it.
+	EntryKeys bool `json:"entry_keys,omitempty" mapstructure:"-"`
 	// Queue is the Asynq queue (empty: DefaultQueue).
 	Queue string `json:"queue" mapstructure:"queue"`
 	// MaxRetry is the automatic attempts after the first; zero means none, a

@@ -109,9 +109,13 @@ func BatchIndex(key string) (int, bool) {
 
 // Manifest is the snapshot of a job's listing.
 type Manifest struct {
-	JobID   string `json:"job"`
-	Images  int    `json:"images"`
-	Batches []int  `json:"batches"` // images per batch
+	JobID string `json:"job"`
+	// Images is the images the job is expected to give: one per listed
+	// file, or per image a video's or log's parts are expected to hold.
+	Images int `json:"images"`
+	// Files is how many files were listed (0 in manifests written before).
+	Files   int    `json:"files,omitempty"`
+	Batches []int  `json:"batches"` // images expected of each batch
 	Created string `json:"created"`
 }
 

@@ -3,10 +3,15 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"path"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/recordkey"
 	"github.com/didicm/didicm/source"
 	"github.com/didicm/didicm/storage"
 )
@@ -34,9 +39,11 @@ func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store, listWorker
 		prefix += "/"
 	}
 	w := newBatchWriter(ctx, store, spec.BatchSize)
+	files := 0
 	err = in.Walk(ctx, prefix, storage.Filter{Include: spec.Include, Exclude: spec.Exclude}, func(o storage.Object) error {
 		listed.add(1)
-		return w.add(o.Key)
+		files++
+		return addEntries(ctx, in, spec, o.Key, w)
 	})
 	sizes, werr := w.close()
 	switch {
@@ -50,10 +57,11 @@ func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store, listWorker
 	case len(sizes) == 0:
 		return jobs.Manifest{}, fmt.Errorf("job %s: no objects under %s%s match", spec.ID, spec.InputURL, prefix)
 	}
+	spec.EntryKeys = true
 	if err := store.WriteSpec(ctx, spec); err != nil {
 		return jobs.Manifest{}, err
 	}
-	man := jobs.Manifest{JobID: spec.ID, Batches: sizes, Created: time.Now().UTC().Format(time.RFC3339)}
+	man := jobs.Manifest{JobID: spec.ID, Files: files, Batches: sizes, Created: time.Now().UTC().Format(time.RFC3339)}
 	for _, n := range sizes {
 		man.Images += n
 	}
@@ -63,15 +71,16 @@ func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store, listWorker
 	return man, store.DeleteBatchKeysFrom(ctx, len(sizes))
 }
 
-// batchWriter cuts a stream of keys into batches and writes each batch's
-// manifest, manifestWriters at a time.
+// batchWriter cuts a stream of entries into batches of about size images
+// and writes each batch's manifest, manifestWriters at a time.
 type batchWriter struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	store  *jobs.Store
 	size   int
 	keys   []string
-	sizes  []int
+	weight int   // the images expected of keys
+	sizes  []int // the images expected of each batch
 	jobs   chan batchKeys
 	wg     sync.WaitGroup
 }
@@ -103,13 +112,14 @@ func (w *batchWriter) run() {
 	}
 }
 
-// add takes the next key; it fails once a manifest write has failed.
-func (w *batchWriter) add(key string) error {
+// add takes the next entry, expected to give images images; it fails once
+// a manifest write has failed.
+func (w *batchWriter) add(key string, images int) error {
 	if w.keys == nil {
 		w.keys = make([]string, 0, w.size)
 	}
 	w.keys = append(w.keys, key)
-	if len(w.keys) < w.size {
+	if w.weight += max(1, images); w.weight < w.size {
 		return nil
 	}
 	return w.flush()
@@ -123,8 +133,8 @@ func (w *batchWriter) flush() error {
 		return fmt.Errorf("more than %d batches: raise batch_size (%d)", jobs.MaxBatches, w.size)
 	}
 	b := batchKeys{index: len(w.sizes), keys: w.keys}
-	w.sizes = append(w.sizes, len(w.keys))
-	w.keys = nil
+	w.sizes = append(w.sizes, w.weight)
+	w.keys, w.weight = nil, 0
 	select {
 	case w.jobs <- b:
 		return nil
@@ -144,4 +154,54 @@ func (w *batchWriter) close() ([]int, error) {
 	}
 	w.cancel(nil)
 	return w.sizes, err
+}
+
+// addEntries adds a listed object to the manifest: one entry, or for a long
+// video or log (recognised by its name, measured by its header) one entry
+// per part of jobs.Sampling.PartLength.
+func addEntries(ctx context.Context, in source.Source, spec jobs.Spec, key string, w *batchWriter) error {
+	k := recordkey.Of(key)
+	b, ok := in.(*storage.Bucket)
+	if !ok || !mayHoldParts(key) {
+		return w.add(k.String(), 1)
+	}
+	d, rate, ok := measure(ctx, b, key)
+	if !ok || d <= 0 {
+		return w.add(k.String(), 1) // the worker says what is wrong with it
+	}
+	part := spec.Sampling.PartLength(spec.BatchSize, rate)
+	per := max(1, spec.BatchSize*int(min(d, part)/time.Millisecond)/int(part/time.Millisecond))
+	if d <= part {
+		return w.add(k.String(), per)
+	}
+	for from := time.Duration(0); from < d; from += part {
+		to := from + part
+		if to >= d {
+			to = 0 // the last part runs to the end, whatever the header said
+		}
+		if err := w.add(k.Span(from, to).String(), per); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// partExtensions name the files a producer measures to cut into parts:
+// videos and MCAP logs. Files are recognised by content when they are
+// read; a video under another name is one entry, read whole.
+var partExtensions = []string{".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mcap"}
+
+func mayHoldParts(key string) bool {
+	ext := strings.ToLower(path.Ext(key))
+	return slices.Contains(partExtensions, ext)
+}
+
+// measure reads a video's or log's header for its duration and rate.
+func measure(ctx context.Context, b *storage.Bucket, key string) (time.Duration, float64, bool) {
+	r, err := b.OpenRange(ctx, key)
+	if err != nil {
+		return 0, 0, false
+	}
+	d, rate, ok, err := imaging.Measure(ctx, r)
+	return d, rate, ok && err == nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/plan"
+	"github.com/didicm/didicm/recordkey"
 	"github.com/didicm/didicm/report"
 	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/source"
@@ -190,13 +191,13 @@ func (p *Processor) score(ctx context.Context, spec jobs.Spec, b jobs.Batch, key
 		chunk = max(1, chunk/spec.Chains) // CL's micro-batch counts chain rows
 	}
 	out.timings, err = eng.Stream(ctx, len(keys), chunk, func(ctx context.Context, i int) classify.Item {
-		data, err := in.Read(ctx, keys[i], spec.MaxBytes)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrTooLarge) {
+		it := fetch(ctx, in, spec, keys[i])
+		if err := it.Err; err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrTooLarge) {
 			fetchMu.Lock() // a storage fault, not a property of the image: retry the batch
 			fetchErr = errors.Join(fetchErr, err)
 			fetchMu.Unlock()
 		}
-		return classify.Item{Key: keys[i], Data: data, Err: err}
+		return it
 	}, func(r classify.Record) error {
 		rec := pipeline.Record{Record: r, Job: b.JobID, Batch: b.Index, ModelSHA256: sha, ORTVersion: ver, Provider: provider}
 		if pq != nil {
@@ -242,6 +243,34 @@ func (l *lines) add(rec *pipeline.Record) ([]byte, error) {
 		l.b = slices.Grow(l.b, (l.total-1)*(len(l.b)-from)*9/8)
 	}
 	return l.b[from:], nil
+}
+
+// fetch reads a manifest entry: a file whole, up to the job's read limit;
+// a part of a video or log, or a file above the limit, through range reads
+// when the input is a bucket (imaging recognises videos and logs by content
+// and refuses to read anything else in parts).
+func fetch(ctx context.Context, in source.Source, spec jobs.Spec, entry string) classify.Item {
+	k := recordkey.Of(entry) // jobs enqueued before entries had a form: object keys as listed
+	if spec.EntryKeys {
+		var err error
+		if k, err = recordkey.Parse(entry); err != nil {
+			return classify.Item{Key: entry, Err: jobs.Permanent(fmt.Errorf("manifest entry %q: %w", entry, err))}
+		}
+	}
+	it := classify.Item{Key: k.String()}
+	b, ranged := in.(*storage.Bucket)
+	if ranged && k.Spanned {
+		src, err := b.OpenRange(ctx, k.Object)
+		it.Src, it.Err = src, err
+		return it
+	}
+	it.Data, it.Err = in.Read(ctx, k.Object, spec.MaxBytes)
+	if ranged && errors.Is(it.Err, storage.ErrTooLarge) {
+		if src, err := b.OpenRange(ctx, k.Object); err == nil {
+			it.Src, it.Err = src, nil
+		}
+	}
+	return it
 }
 
 // store writes the batch's stats and then its results (which mark it done),
@@ -338,7 +367,8 @@ func (p *Processor) engine(spec jobs.Spec, images int) (*classify.Engine, *plan.
 	lim.MaxBytes = spec.MaxBytes
 	opts := classify.Options{Sampler: spec.Sampler, Steps: spec.Steps, Chains: spec.Chains, Seed: spec.Seed,
 		Clamp: sampler.Clamp(spec.Clamp), Settle: spec.Settle, Calibration: spec.Calibration, DecodeWorkers: p.DecodeWorkers,
-		Limits: lim, Sampling: imaging.Sampling{MaxFrames: p.MaxFrames}}
+		Limits: lim, Sampling: imaging.Sampling{MaxFrames: p.MaxFrames, Every: spec.Sampling.Step(),
+			KeyframesOnly: spec.Sampling.KeyframesOnly, Topics: spec.Sampling.Topics}}
 	if spec.Posterior == "top-k" {
 		opts.TopK = spec.TopK
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/didicm/didicm/modelmeta"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/plan"
+	"github.com/didicm/didicm/recordkey"
 	"github.com/didicm/didicm/sampler"
 )
 
@@ -61,6 +62,7 @@ func (a *app) classifyCmd() *cobra.Command {
 	f.IntVar(&batch, "batch", 64, "images read and scored together")
 	f.IntVar(&topK, "top-k", 0, "keep only the k most probable classes in records (0: all K)")
 	addSamplerFlags(f)
+	addSamplingFlags(f)
 	return cmd
 }
 
@@ -98,7 +100,8 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 		return nil, nil, err
 	}
 	opts := classify.Options{Calibration: cal, Sampler: sc.Name, Steps: steps, Clamp: sampler.Clamp(sc.Clamp), Settle: sc.Settle, Chains: sc.Chains, MicroBatch: sc.MicroBatch,
-		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits(), Sampling: imaging.Sampling{MaxFrames: a.cfg.Limits.MaxFrames}}
+		Seed: sc.Seed, TopK: topK, Limits: a.cfg.limits(), Sampling: imaging.Sampling{MaxFrames: a.cfg.Limits.MaxFrames,
+			Every: a.cfg.sampling().Step(), KeyframesOnly: a.cfg.Video.KeyframesOnly, Topics: a.cfg.MCAP.Topics}}
 	if m.Metadata().Kind == modelmeta.Score {
 		p, err := plan.Decide(plan.Request{NumClasses: m.NumClasses(), Images: batch, Steps: steps, Chains: sc.Chains,
 			Budget: size(sc.MemoryBudget), InputBytes: int64(4 * m.Metadata().InputSize()), Force: sc.Name})
@@ -171,15 +174,52 @@ func listFiles(paths []string) ([]listed, error) {
 
 // classifyFiles reads and decodes batch n+1 while batch n is being scored.
 func classifyFiles(ctx context.Context, eng *classify.Engine, files []listed, batch int, emit func(classify.Record) error) error {
+	maxBytes := eng.Options().Limits.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = imaging.DefaultMaxBytes
+	}
 	_, err := eng.Stream(ctx, len(files), batch, func(_ context.Context, i int) classify.Item {
-		f := files[i]
-		if f.err != nil {
-			return classify.Item{Key: f.path, Err: f.err}
-		}
-		b, err := os.ReadFile(f.path)
-		return classify.Item{Key: f.path, Data: b, Err: err}
+		return readFile(files[i], maxBytes)
 	}, emit)
 	return err
+}
+
+// readFile reads a listed file whole, or above maxBytes in pieces (a
+// video or log is read so; imaging refuses anything else that large).
+func readFile(f listed, maxBytes int64) classify.Item {
+	it := classify.Item{Key: recordkey.Of(f.path).String(), Err: f.err}
+	if it.Err != nil {
+		return it
+	}
+	st, err := os.Stat(f.path)
+	if err != nil {
+		it.Err = err
+		return it
+	}
+	if st.Size() > maxBytes {
+		it.Src = &fileSource{path: f.path, size: st.Size()}
+		return it
+	}
+	it.Data, it.Err = os.ReadFile(f.path)
+	return it
+}
+
+// fileSource reads a file in pieces, opening it for each read so that
+// nothing is left open when the engine is done with it.
+type fileSource struct {
+	path string
+	size int64
+}
+
+func (f *fileSource) Size() int64 { return f.size }
+
+func (f *fileSource) ReadAt(p []byte, off int64) (int, error) {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return 0, err
+	}
+	defer fh.Close()
+	return fh.ReadAt(p, off)
 }
 
 type recordWriter struct {

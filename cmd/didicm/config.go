@@ -34,6 +34,25 @@ type Config struct {
 	Redis       RedisConfig   `mapstructure:"redis"`
 	Worker      WorkerConfig  `mapstructure:"worker"`
 	Job         JobConfig     `mapstructure:"job"`
+	Video       VideoConfig   `mapstructure:"video"`
+	MCAP        MCAPConfig    `mapstructure:"mcap"`
+}
+
+// VideoConfig samples videos, and logs by the same rule (jobs.Sampling).
+type VideoConfig struct {
+	Every         string `mapstructure:"every"`          // time between sampled frames; "0s": every frame
+	KeyframesOnly bool   `mapstructure:"keyframes_only"` // read key frames only
+	Part          string `mapstructure:"part"`           // length of a manifest part; "": batch_size sampled frames
+}
+
+// MCAPConfig selects a log's camera topics.
+type MCAPConfig struct {
+	Topics []string `mapstructure:"topics"` // empty: every compressed-image topic
+}
+
+// sampling is the configured sampling of videos and logs.
+func (c *Config) sampling() jobs.Sampling {
+	return jobs.Sampling{Every: c.Video.Every, KeyframesOnly: c.Video.KeyframesOnly, Part: c.Video.Part, Topics: c.MCAP.Topics}
 }
 
 // RedisConfig locates the queue.
@@ -166,6 +185,10 @@ var defaults = map[string]any{
 	"job.format":                     jobs.FormatJSONL,
 	"job.max_retry":                  jobs.DefaultMaxRetry,
 	"job.list_workers":               0,
+	"video.every":                    "1s",
+	"video.keyframes_only":           false,
+	"video.part":                     "",
+	"mcap.topics":                    []string{},
 	"job.queue":                      "",
 }
 
@@ -268,6 +291,7 @@ func (c *Config) validate() error {
 		floatIn("job.review_threshold", c.Job.ReviewThreshold, 0, 1),
 		positive("job.max_retry", c.Job.MaxRetry, 0, 100),
 		positive("job.list_workers", c.Job.ListWorkers, 0, 256),
+		samplingErr(c.sampling()),
 		positive("worker.concurrency", c.Worker.Concurrency, 0, 1024),
 		positive("worker.max_images_per_call", c.Worker.MaxImagesPerCall, 0, 1<<16),
 		positive("worker.gc_percent", c.Worker.GCPercent, 25, 10000),
@@ -298,6 +322,16 @@ func floatIn(key string, v, lo, hi float64) error {
 func sizeErr(key, s string) error {
 	if n, err := humanize.ParseBytes(s); err != nil || n == 0 {
 		return &ConfigError{key, fmt.Sprintf("%q is not a positive size like 2GiB", s)}
+	}
+	return nil
+}
+
+// samplingErr names a wrong video or mcap setting.
+func samplingErr(s jobs.Sampling) error {
+	spec := jobs.Spec{ID: "check", InputURL: "mem://", OutputURL: "mem://", Sampling: s}
+	spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return &ConfigError{"video", err.Error()}
 	}
 	return nil
 }

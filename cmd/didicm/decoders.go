@@ -7,6 +7,7 @@ import (
 	"github.com/didicm/didicm/imaging/dicom/jpeg2000"
 	"github.com/didicm/didicm/imaging/dicom/jpegls"
 	"github.com/didicm/didicm/imaging/jpegturbo"
+	"github.com/didicm/didicm/imaging/video/ffmpeg"
 	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/sampler/cpsimd"
 )
@@ -17,7 +18,8 @@ var samplerKernel = "go"
 // The cgo codecs, installed where the build has them (cgo; JPEG also
 // without -tags noturbo): JPEG files through libjpeg-turbo at the model's
 // scale, DICOM JPEG-LS through CharLS, JPEG 2000 through OpenJPEG and
-// 12-bit JPEG Extended through GDCM's IJG libjpeg builds.
+// 12-bit JPEG Extended through GDCM's IJG libjpeg builds, videos through
+// FFmpeg's libraries.
 // Without them JPEG falls back to image/jpeg and those DICOM syntaxes are
 // error records (unsupported_transfer_syntax). Also the sampler's vectorised
 // kernel (AVX2 and FMA, checked at start-up; sampler.GoKernel otherwise).
@@ -25,6 +27,9 @@ func init() {
 	if cpsimd.Available {
 		sampler.SetKernel(cpsimd.Kernel)
 		samplerKernel = "avx2-fma"
+	}
+	if ffmpeg.Available {
+		imaging.SetVideoDecoder(ffmpeg.Decoder{})
 	}
 	if jpegturbo.Available {
 		imaging.SetJPEGDecoder(jpegturbo.Decode, jpegturbo.Scale)

@@ -95,7 +95,7 @@ func (a *app) jobSpec(c *Config) (jobs.Spec, error) {
 	}
 	j, sc := c.Job, c.Sampler
 	s := jobs.Spec{ID: j.ID, InputURL: j.InputURL, InputPrefix: j.InputPrefix, Include: j.Include, Exclude: j.Exclude,
-		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: path, ModelSHA256: sha, ClassNames: meta.ClassNames, Sampler: sc.Name, Steps: steps, Clamp: sc.Clamp, Settle: sc.Settle,
+		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: path, ModelSHA256: sha, ClassNames: meta.ClassNames, Sampling: c.sampling(), Sampler: sc.Name, Steps: steps, Clamp: sc.Clamp, Settle: sc.Settle,
 		Chains: sc.Chains, Seed: sc.Seed, BatchSize: j.BatchSize, Posterior: j.Posterior, TopK: j.TopK,
 		ReviewThreshold: j.ReviewThreshold, ReviewRule: j.ReviewRule, Format: j.Format, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
 	if s.Queue == "" {
@@ -149,7 +149,16 @@ func (a *app) enqueueCmd() *cobra.Command {
 	configFlag(f, "job.review_rule", "review-rule", "set_size (more than one class in the prediction set; the default with a calibration) or entropy")
 	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch")
 	configFlag(f, "job.list_workers", "list-workers", "key ranges of an S3 or GCS input listed at once (0: 16)")
+	addSamplingFlags(f)
 	return cmd
+}
+
+// addSamplingFlags adds the flags of how videos and logs are sampled.
+func addSamplingFlags(f *pflag.FlagSet) {
+	configFlag(f, "video.every", "every", "time between sampled frames of a video or messages of a log topic (0s: every one)")
+	configFlag(f, "video.keyframes_only", "keyframes-only", "read only the key frames of videos")
+	configFlag(f, "video.part", "video-part", "length of the parts a long video or log is cut into (default: batch-size sampled frames)")
+	configFlag(f, "mcap.topics", "topics", "camera topics of MCAP logs (default: every compressed-image topic)")
 }
 
 // printEnqueueProgress writes the producer's progress to w, a line a second.

@@ -12,7 +12,7 @@ const module = "github.com/didicm/didicm"
 
 // cgoPackages wrap C libraries; only the commands may link them.
 var cgoPackages = []string{module + "/ort", module + "/imaging/jpegturbo", module + "/imaging/dicom/jpegls",
-	module + "/imaging/dicom/jpeg2000", module + "/imaging/dicom/jpeg12", module + "/sampler/cpsimd"}
+	module + "/imaging/dicom/jpeg2000", module + "/imaging/dicom/jpeg12", module + "/sampler/cpsimd", module + "/imaging/video/ffmpeg"}
 
 // mayLinkCgo are the packages that wire the system together.
 var mayLinkCgo = []string{module + "/cmd/", module + "/deploy/"}
