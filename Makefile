@@ -151,6 +151,6 @@ DICOM_CORPUS = build/dicom-corpus
 .PHONY: dicom-corpus
 dicom-corpus: $(DICOM_CORPUS)/corpus.json ## DICOM test corpus in build/dicom-corpus/ (needs dcmtk, libgdcm-tools, python3-pydicom, python3-gdcm)
 
-$(DICOM_CORPUS)/corpus.json:
+$(DICOM_CORPUS)/corpus.json: training/scripts/dicom-corpus.py training/didicm_train/dicom.py
 	rm -rf $(DICOM_CORPUS)
 	$(PY) training/scripts/dicom-corpus.py $(DICOM_CORPUS)
