@@ -8,16 +8,27 @@
 package calibrate
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 )
 
-// FormatVersion is the calibration file's format.
-const FormatVersion = "1"
+// FormatVersion is the calibration file's format: 2 added classes and
+// randomized (Parse reads version 1 files too).
+const FormatVersion = "2"
+
+// The ranges Fit works in and Validate allows.
+const (
+	// MinTemperature and MaxTemperature bound the temperature search.
+	MinTemperature, MaxTemperature float64 = 0.05, 20
+	// MaxLambda bounds RAPS's penalty per rank (the RAPS paper's values
+	// are 0.001 to 0.5): past 1 a rank costs more than all the probability.
+	MaxLambda = 1.0
+)
 
 // The conformal scores.
 const (
@@ -33,13 +44,35 @@ const (
 	RAPS = "raps"
 )
 
+// The kinds of sets (Calibration.Sets).
+const (
+	// Randomized sets hold the class that crosses the threshold for a share
+	// of the images: coverage 1 − α exactly; a set may be empty.
+	Randomized = "randomized"
+	// NonRandomized sets always hold it: never empty, larger.
+	NonRandomized = "non-randomized"
+)
+
+func (c *Calibration) randomized() bool { return c.Sets != NonRandomized }
+
 // Calibration is a fitted calibration: what a job needs to make prediction
 // sets, and what it measured on the held-out half.
 type Calibration struct {
-	FormatVersion string  `json:"format_version"`
-	ModelSHA256   string  `json:"model_sha256"`
-	Method        string  `json:"method"`
-	Alpha         float64 `json:"alpha"`
+	FormatVersion string `json:"format_version"`
+	ModelSHA256   string `json:"model_sha256"`
+	// Classes is the model's K (0 in version 1 files).
+	Classes int     `json:"classes"`
+	Method  string  `json:"method"`
+	Alpha   float64 `json:"alpha"`
+	// Sets says how APS and RAPS treat the class whose score crosses the
+	// threshold. Randomized (the default; empty means it, as in version 1
+	// files): it is in the set for a share u of the images (u from the
+	// image's key), so the coverage is 1 − α on the nose and a set may be
+	// empty. NonRandomized (as MAPIE's include_last_label=True): it is
+	// always in the set, the scores are fitted without u, and no set is
+	// ever empty, at the price of larger sets. For LAC, NonRandomized adds
+	// the top class to a set that would be empty.
+	Sets string `json:"sets"`
 	// Temperature divides the log-posterior before sets are made (1: none).
 	Temperature float64 `json:"temperature"`
 	// Threshold is the conformal quantile q̂ of the calibration scores.
@@ -62,9 +95,11 @@ type Measured struct {
 	// Coverage is the share of images whose set holds the true class.
 	Coverage    float64 `json:"coverage"`
 	MeanSetSize float64 `json:"mean_set_size"`
-	// Review is the share with more than one class in the set (a person
-	// looks at them); AcceptedError is the top class's error rate among the
-	// rest (sets of one class, or empty).
+	// Empty is the share of empty sets; Review the share a person looks at
+	// (sets of more than one class, or empty: no class is plausible enough
+	// to be named), and AcceptedError the top class's error rate among the
+	// rest (sets of one class).
+	Empty         float64 `json:"empty"`
 	Review        float64 `json:"review"`
 	AcceptedError float64 `json:"accepted_error"`
 }
@@ -73,9 +108,13 @@ type Measured struct {
 type Options struct {
 	Method string  // LAC, APS or RAPS; empty means APS
 	Alpha  float64 // miscoverage, in (0, 1)
-	// Lambda and KReg for RAPS; zero means 0.01 and 1.
+	// Lambda and KReg for RAPS; zero means 0.01 and 1 (RAPS with λ = 0 is
+	// APS, and k_reg 0 gives the sets of k_reg 1).
 	Lambda float64
 	KReg   int
+	// Sets is Randomized or NonRandomized (Calibration.Sets); empty means
+	// Randomized.
+	Sets string
 	// Seed splits the labelled images into calibration and held-out halves.
 	Seed uint64
 }
@@ -92,10 +131,16 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 	if !(o.Alpha > 0 && o.Alpha < 1) {
 		return nil, fmt.Errorf("alpha %g: want between 0 and 1", o.Alpha)
 	}
+	if o.Sets != "" && o.Sets != Randomized && o.Sets != NonRandomized {
+		return nil, fmt.Errorf("sets %q: want %s or %s", o.Sets, Randomized, NonRandomized)
+	}
 	if len(post) != len(labels) || len(post) < 20 {
 		return nil, fmt.Errorf("%d posteriors and %d labels: want the same number, at least 20", len(post), len(labels))
 	}
 	for i, y := range labels {
+		if len(post[i]) != len(post[0]) {
+			return nil, fmt.Errorf("image %d has %d probabilities, image 0 %d", i, len(post[i]), len(post[0]))
+		}
 		if y < 0 || y >= len(post[i]) {
 			return nil, fmt.Errorf("label %d of image %d is not a class of a %d-class model", y, i, len(post[i]))
 		}
@@ -107,6 +152,13 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 		if o.KReg == 0 {
 			o.KReg = 1
 		}
+		if !(o.Lambda > 0 && o.Lambda <= MaxLambda) || o.KReg < 0 || o.KReg > len(post[0]) {
+			return nil, fmt.Errorf("raps lambda %g, k_reg %d: want lambda in (0, %g] and k_reg 0 to K", o.Lambda, o.KReg, MaxLambda)
+		}
+	}
+	if n := len(post) / 2; int(math.Ceil(float64(n+1)*(1-o.Alpha))) > n {
+		return nil, fmt.Errorf("alpha %g needs at least %d labelled images (twice ⌈(1 − α)/α⌉), have %d",
+			o.Alpha, 2*int(math.Ceil((1-o.Alpha)/o.Alpha)), len(post))
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0xca1))
 	idx := rng.Perm(len(post))
@@ -115,8 +167,8 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 		us[i] = rng.Float64()
 	}
 	cal, held := idx[:len(idx)/2], idx[len(idx)/2:]
-	c := &Calibration{FormatVersion: FormatVersion, Method: o.Method, Alpha: o.Alpha, Lambda: o.Lambda, KReg: o.KReg,
-		CalibrationSize: len(cal), Temperature: 1}
+	c := &Calibration{FormatVersion: FormatVersion, Classes: len(post[0]), Method: o.Method, Alpha: o.Alpha,
+		Sets: cmp.Or(o.Sets, Randomized), Lambda: o.Lambda, KReg: o.KReg, CalibrationSize: len(cal), Temperature: 1}
 	t := fitTemperature(post, labels, cal)
 	c.NLLBefore, c.NLLAfter = nll(post, labels, held, 1), nll(post, labels, held, t)
 	if c.NLLAfter < c.NLLBefore {
@@ -126,36 +178,36 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 	}
 	scores := make([]float64, len(cal))
 	for i, j := range cal {
-		scores[i] = c.score(c.scaled(post[j]), labels[j], us[j])
+		u := us[j]
+		if !c.randomized() {
+			u = 1 // the true class's whole mass: the score of the class that crosses
+		}
+		scores[i] = c.score(c.scaled(post[j]), labels[j], u)
 	}
 	c.Threshold = quantile(scores, o.Alpha)
 	c.HeldOut = c.Measure(subset(post, held), subset(labels, held), subset(us, held))
 	return c, nil
 }
 
-// Validate checks a calibration read from a file.
-func (c *Calibration) Validate() error {
-	switch {
-	case c.FormatVersion != FormatVersion:
-		return fmt.Errorf("calibration format %q: this build reads %s", c.FormatVersion, FormatVersion)
-	case c.Method != LAC && c.Method != APS && c.Method != RAPS:
-		return fmt.Errorf("calibration method %q", c.Method)
-	case !(c.Temperature > 0) || math.IsNaN(c.Threshold):
-		return errors.New("calibration temperature or threshold is not a number")
-	}
-	return nil
-}
-
 // Set returns the prediction set for posterior p: class indices, most
-// probable first. u in [0, 1) is the image's share for APS and RAPS (U
-// derives it from the image's key). The set may be empty: the model is so
-// sure of the image that at this α no class is needed to keep the coverage
-// (a model right 93% of the time cannot cover exactly 90% otherwise); the
-// pipeline accepts such an image with its top class, as a set of one.
+// probable first, never nil. u in [0, 1) is the image's share for
+// randomised APS and RAPS (U derives it from the image's key).
+//
+// A randomised set may be empty. With APS and RAPS that happens to the
+// surest images (u·p(top) above q̂): to cover exactly 1 − α a model right
+// more often than that must leave some sets empty. With LAC it happens
+// when no class's probability reaches 1 − q̂: no class fits the image.
+// Either way the set names no class to accept, and the pipeline sends the
+// image to review (pipeline.ReviewRule) rather than accept a class the set
+// does not hold. Non-randomised sets (Sets NonRandomized) always hold at
+// least the top class.
 func (c *Calibration) Set(p []float64, u float64) []int {
 	q := c.scaled(p)
 	order := rank(q)
-	var set []int
+	set := []int{}
+	if !c.randomized() {
+		u = 0 // a class is in while the mass above it is within q̂: the one that crosses is kept
+	}
 	before := 0.0
 	for r, k := range order {
 		var s float64
@@ -168,7 +220,7 @@ func (c *Calibration) Set(p []float64, u float64) []int {
 			s = before + u*q[k] + c.Lambda*math.Max(0, float64(r+1-c.KReg))
 		}
 		before += q[k]
-		if s <= c.Threshold {
+		if s <= c.Threshold || r == 0 && !c.randomized() {
 			set = append(set, k)
 		} else if c.Method != LAC {
 			break // APS and RAPS scores grow with the rank
@@ -184,23 +236,24 @@ func (c *Calibration) Measure(post [][]float64, labels []int, us []float64) Meas
 	for i, p := range post {
 		set := c.Set(p, us[i])
 		m.MeanSetSize += float64(len(set))
-		for _, k := range set {
-			if k == labels[i] {
-				m.Coverage++
-				break
-			}
+		if slices.Contains(set, labels[i]) {
+			m.Coverage++
 		}
-		if len(set) > 1 {
+		switch {
+		case len(set) == 0:
+			m.Empty++
 			m.Review++
-		} else {
+		case len(set) > 1:
+			m.Review++
+		default:
 			accepted++
-			if argmax(p) != labels[i] {
+			if set[0] != labels[i] {
 				wrong++
 			}
 		}
 	}
 	n := float64(max(1, len(post)))
-	m.Coverage, m.MeanSetSize, m.Review = m.Coverage/n, m.MeanSetSize/n, m.Review/n
+	m.Coverage, m.MeanSetSize, m.Empty, m.Review = m.Coverage/n, m.MeanSetSize/n, m.Empty/n, m.Review/n
 	if accepted > 0 {
 		m.AcceptedError = float64(wrong) / float64(accepted)
 	}
@@ -259,16 +312,6 @@ func temper(p []float64, t float64) []float64 {
 	return out
 }
 
-func argmax(p []float64) int {
-	j := 0
-	for i, v := range p {
-		if v > p[j] {
-			j = i
-		}
-	}
-	return j
-}
-
 // rank orders classes by probability, most probable first (ties: lower index).
 func rank(q []float64) []int {
 	idx := make([]int, len(q))
@@ -300,11 +343,12 @@ func nll(post [][]float64, labels, idx []int, t float64) float64 {
 	return s / float64(max(1, len(idx)))
 }
 
-// fitTemperature minimises the NLL over log T in [log 0.05, log 20] by
-// golden-section search (the NLL is unimodal in T for a fixed posterior).
+// fitTemperature minimises the NLL over log T in [log MinTemperature, log
+// MaxTemperature] by golden-section search (the NLL is unimodal in T for a
+// fixed posterior).
 func fitTemperature(post [][]float64, labels, idx []int) float64 {
 	f := func(lt float64) float64 { return nll(post, labels, idx, math.Exp(lt)) }
-	lo, hi := math.Log(0.05), math.Log(20)
+	lo, hi := math.Log(MinTemperature), math.Log(MaxTemperature)
 	g := (math.Sqrt(5) - 1) / 2
 	a, b := hi-g*(hi-lo), lo+g*(hi-lo)
 	fa, fb := f(a), f(b)
@@ -319,7 +363,7 @@ func fitTemperature(post [][]float64, labels, idx []int) float64 {
 			fb = f(b)
 		}
 	}
-	return math.Exp((lo + hi) / 2)
+	return min(max(math.Exp((lo+hi)/2), MinTemperature), MaxTemperature)
 }
 
 func subset[T any](s []T, idx []int) []T {

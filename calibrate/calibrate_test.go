@@ -1,6 +1,7 @@
 package calibrate
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -69,8 +70,8 @@ func TestTemperatureScalingUndoesOverconfidence(t *testing.T) {
 	}
 }
 
-func TestSetsAreRankedNeverEmptyAndQuantileIsConservative(t *testing.T) {
-	c := &Calibration{FormatVersion: FormatVersion, Method: APS, Temperature: 1, Threshold: 0.8}
+func TestSetsAreRankedMayBeEmptyAndQuantileIsConservative(t *testing.T) {
+	c := &Calibration{FormatVersion: FormatVersion, Method: APS, Sets: Randomized, Temperature: 1, Threshold: 0.8}
 	if set := c.Set([]float64{0.1, 0.6, 0.3}, 1); len(set) != 1 || set[0] != 1 {
 		t.Fatalf("APS set %v: want [1] (0.6 ≤ 0.8, then 0.6 + 0.3 > 0.8)", set)
 	}
@@ -78,8 +79,16 @@ func TestSetsAreRankedNeverEmptyAndQuantileIsConservative(t *testing.T) {
 		t.Fatalf("APS set %v with u 0.5: want the top two (0.3, then 0.6 + 0.15 ≤ 0.8)", set)
 	}
 	c.Threshold = 0.2
-	if set := c.Set([]float64{0.1, 0.6, 0.3}, 1); len(set) != 0 {
-		t.Fatalf("set %v: want empty (0.6 > 0.2)", set)
+	if set := c.Set([]float64{0.1, 0.6, 0.3}, 1); set == nil || len(set) != 0 {
+		t.Fatalf("set %#v: want empty, not nil (0.6 > 0.2)", set)
+	}
+	c.Sets = NonRandomized
+	if set := c.Set([]float64{0.1, 0.6, 0.3}, 1); len(set) != 1 || set[0] != 1 {
+		t.Fatalf("non-randomised set %v: want the top class, [1]", set)
+	}
+	c.Threshold = 0.8
+	if set := c.Set([]float64{0.1, 0.6, 0.3}, 1); len(set) != 2 {
+		t.Fatalf("non-randomised set %v: want [1 2] (the mass above class 2 is 0.6 ≤ 0.8; above class 0, 0.9)", set)
 	}
 	if U("a.png") != U("a.png") || U("a.png") == U("b.png") || U("x") < 0 || U("x") >= 1 {
 		t.Fatal("U is not a reproducible share in [0, 1)")
@@ -89,5 +98,38 @@ func TestSetsAreRankedNeverEmptyAndQuantileIsConservative(t *testing.T) {
 	}
 	if q := quantile([]float64{0.4, 0.1, 0.3, 0.2}, 0.5); q != 0.3 {
 		t.Fatalf("⌈5·0.5⌉ = 3rd smallest: %v, want 0.3", q)
+	}
+}
+
+// Non-randomised sets are never empty and cover at least 1 − α, with
+// larger sets than randomised ones; on a sure model, randomised sets are
+// sometimes empty.
+func TestNonRandomizedSetsAreNeverEmpty(t *testing.T) {
+	post, labels := synthetic(8000, 10, 4, 1, 9) // sharp posteriors: mostly sure
+	for _, method := range []string{LAC, APS, RAPS} {
+		rnd, err := Fit(post, labels, Options{Method: method, Alpha: 0.1, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		non, err := Fit(post, labels, Options{Method: method, Alpha: 0.1, Seed: 1, Sets: NonRandomized})
+		if err != nil {
+			t.Fatal(err)
+		}
+		empty := 0
+		for i, p := range post {
+			if len(non.Set(p, U(fmt.Sprint(i)))) == 0 {
+				t.Fatalf("%s: a non-randomised set is empty", method)
+			}
+			if len(rnd.Set(p, U(fmt.Sprint(i)))) == 0 {
+				empty++
+			}
+		}
+		if method != LAC && empty == 0 {
+			t.Errorf("%s: no randomised set of %d is empty on a sure model", method, len(post))
+		}
+		if non.HeldOut.Coverage < 0.9-0.01 || non.HeldOut.MeanSetSize < rnd.HeldOut.MeanSetSize {
+			t.Errorf("%s: non-randomised coverage %.4f, size %.3f; randomised size %.3f", method,
+				non.HeldOut.Coverage, non.HeldOut.MeanSetSize, rnd.HeldOut.MeanSetSize)
+		}
 	}
 }

@@ -8,6 +8,7 @@
 package jobs
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -206,6 +207,9 @@ func (s *Spec) Validate() error {
 	case s.MaxRetry < 0 || s.MaxRetry > 100:
 		return bad("max_retry", "want 0 to 100")
 	}
+	if err := s.validateCalibration(); err != nil {
+		return bad("calibration", err.Error())
+	}
 	if s.InputPrefix != "" {
 		if err := storage.CheckKey(s.InputPrefix); err != nil {
 			return bad("input_prefix", err.Error())
@@ -220,6 +224,20 @@ func (s *Spec) Validate() error {
 		return bad("include/exclude", err.Error())
 	}
 	return nil
+}
+
+// validateCalibration checks the embedded calibration as a calibration
+// file is checked, and that it was fitted for the job's model and K where
+// the spec names them (spec.json may hold anything).
+func (s *Spec) validateCalibration() error {
+	c := s.Calibration
+	if c == nil {
+		return nil
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return c.ForModel(cmp.Or(s.ModelSHA256, c.ModelSHA256), cmp.Or(len(s.ClassNames), c.Classes))
 }
 
 // Batch is the payload of a TypeBatch task: a reference to one batch.

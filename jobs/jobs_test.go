@@ -6,11 +6,17 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/didicm/didicm/calibrate"
 )
 
 func TestSpecValidationNamesTheField(t *testing.T) {
 	base := func() Spec {
-		s := Spec{ID: "night-1", InputURL: "file:///in", OutputURL: "file:///out"}
+		sha := strings.Repeat("ab", 32)
+		s := Spec{ID: "night-1", InputURL: "file:///in", OutputURL: "file:///out", ModelSHA256: sha,
+			ClassNames: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+			Calibration: &calibrate.Calibration{FormatVersion: calibrate.FormatVersion, ModelSHA256: sha, Classes: 10,
+				Method: calibrate.APS, Sets: calibrate.Randomized, Alpha: 0.1, Temperature: 1, Threshold: 0.9}}
 		s.Defaults()
 		return s
 	}
@@ -31,6 +37,9 @@ func TestSpecValidationNamesTheField(t *testing.T) {
 		{"threshold above 1", func(s *Spec) { s.ReviewThreshold = 2 }, "review_threshold"},
 		{"escaping output prefix", func(s *Spec) { s.OutputPrefix = "../elsewhere" }, "output_prefix"},
 		{"bad pattern", func(s *Spec) { s.Include = []string{"[a-"} }, "include/exclude"},
+		{"a calibration with a negative threshold", func(s *Spec) { s.Calibration.Threshold = -1 }, "calibration"},
+		{"a calibration of another model", func(s *Spec) { s.Calibration.ModelSHA256 = strings.Repeat("cd", 32) }, "calibration"},
+		{"a calibration of another K", func(s *Spec) { s.ClassNames = s.ClassNames[:3] }, "calibration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,7 +45,8 @@ func newSyntheticJob(t *testing.T) *syntheticJob {
 	t.Cleanup(func() { store.Close() })
 	j.store = store
 	j.spec = jobs.Spec{ID: "synthetic", InputURL: url, InputPrefix: "archive", OutputURL: url, OutputPrefix: "out",
-		BatchSize: 25, Sampler: "cp", Calibration: &calibrate.Calibration{Method: "aps", Alpha: 0.1, Threshold: 0.9, Temperature: 1}}
+		BatchSize: 25, Sampler: "cp", Calibration: &calibrate.Calibration{FormatVersion: calibrate.FormatVersion,
+			ModelSHA256: strings.Repeat("ab", 32), Classes: 40, Method: "aps", Sets: calibrate.Randomized, Alpha: 0.1, Threshold: 0.9, Temperature: 1}}
 	j.spec.Defaults()
 	must(t, store.WriteSpec(ctx, j.spec))
 

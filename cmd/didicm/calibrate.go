@@ -20,7 +20,7 @@ import (
 )
 
 func (a *app) calibrateCmd() *cobra.Command {
-	var labelsPath, out, method string
+	var labelsPath, out, method, sets string
 	var alpha float64
 	var seed uint64
 	cmd := &cobra.Command{
@@ -30,12 +30,15 @@ func (a *app) calibrateCmd() *cobra.Command {
 model's classes, or any files listed in --labels, a CSV of key,label with
 keys relative to DATA and labels as class names or indices: a header names
 the key and label columns and any others are ignored; without one, key and
-label are the first two), splits them in
-two halves, fits temperature scaling and a split-conformal threshold on one
-and measures coverage on the other, and writes the calibration JSON (--out).
-With it (--calibration FILE, or calibration in the config), classify and
-enqueue give each record a prediction_set and set_size, and a job's review
-list becomes the images whose set holds more than one class.`,
+label are the first two), splits them in two halves, fits temperature
+scaling and a split-conformal threshold on one and measures coverage on the
+other, and writes the calibration JSON (--out). With it (--calibration FILE,
+or calibration in the config), classify and enqueue give each record a
+prediction_set and set_size, and a job's review list becomes the images
+whose set does not hold exactly one class. Randomised sets (the default)
+cover 1 − alpha exactly and leave some sets empty (those go to review);
+--sets non-randomized never leaves one empty but makes larger sets
+(docs/calibration.md has both measured).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !(alpha > 0 && alpha < 1) {
@@ -44,18 +47,25 @@ list becomes the images whose set holds more than one class.`,
 			if out == "" {
 				return usageError{errors.New("calibrate needs --out FILE")}
 			}
-			c, err := a.calibrate(cmd.Context(), args[0], labelsPath, calibrate.Options{Method: method, Alpha: alpha, Seed: seed})
+			if sets != calibrate.Randomized && sets != calibrate.NonRandomized {
+				return usageError{fmt.Errorf("--sets %q: want %s or %s", sets, calibrate.Randomized, calibrate.NonRandomized)}
+			}
+			c, err := a.calibrate(cmd.Context(), args[0], labelsPath, calibrate.Options{Method: method, Alpha: alpha, Sets: sets, Seed: seed})
 			if err != nil {
 				return err
 			}
-			data, _ := json.MarshalIndent(c, "", " ")
+			data, err := json.MarshalIndent(c, "", " ")
+			if err != nil {
+				return fmt.Errorf("calibration: %w", err)
+			}
 			if err := os.WriteFile(out, append(data, '\n'), 0o644); err != nil {
 				return err
 			}
 			h := c.HeldOut
-			fmt.Fprintf(a.stdout, "%s α=%g: temperature %.3f, threshold %.4f on %d images; held out (%d): coverage %.2f%%, mean set size %.2f, "+
-				"review %.2f%%, error among accepted %.2f%%; wrote %s\n", c.Method, c.Alpha, c.Temperature, c.Threshold, c.CalibrationSize,
-				h.Images, 100*h.Coverage, h.MeanSetSize, 100*h.Review, 100*h.AcceptedError, out)
+			fmt.Fprintf(a.stdout, "%s (%s) α=%g: temperature %.3f, threshold %.4f on %d images; held out (%d): coverage %.2f%%, "+
+				"mean set size %.2f, empty %.2f%%, review %.2f%%, error among accepted %.2f%%; wrote %s\n", c.Method, c.Sets, c.Alpha,
+				c.Temperature, c.Threshold, c.CalibrationSize, h.Images, 100*h.Coverage, h.MeanSetSize, 100*h.Empty, 100*h.Review,
+				100*h.AcceptedError, out)
 			return nil
 		},
 	}
@@ -64,6 +74,7 @@ list becomes the images whose set holds more than one class.`,
 	f.StringVar(&out, "out", "", "calibration file to write")
 	f.StringVar(&method, "method", calibrate.APS, "conformal score: aps, raps or lac")
 	f.Float64Var(&alpha, "alpha", 0.1, "miscoverage: the sets hold the true class for 1 − alpha of images")
+	f.StringVar(&sets, "sets", calibrate.Randomized, "randomized (coverage 1 − alpha exactly; a set may be empty) or non-randomized (never empty, larger)")
 	f.Uint64Var(&seed, "split-seed", 0, "seed of the calibration / held-out split")
 	addSamplerFlags(f)
 	return cmd
@@ -184,8 +195,9 @@ func labelsFromCSV(dir, labelsPath string, classOf func(string) (int, error)) ([
 }
 
 // loadCalibration reads the configured calibration file, if any, for the
-// model with this sha256.
-func (c *Config) loadCalibration(modelSHA256 string) (*calibrate.Calibration, error) {
+// model with this sha256 and k classes: every field is checked
+// (calibrate.Parse), and a wrong one is a configuration error naming it.
+func (c *Config) loadCalibration(modelSHA256 string, k int) (*calibrate.Calibration, error) {
 	if c.Calibration == "" {
 		return nil, nil
 	}
@@ -193,16 +205,12 @@ func (c *Config) loadCalibration(modelSHA256 string) (*calibrate.Calibration, er
 	if err != nil {
 		return nil, &ConfigError{"calibration", err.Error()}
 	}
-	var cal calibrate.Calibration
-	if err := json.Unmarshal(data, &cal); err != nil {
+	cal, err := calibrate.Parse(data)
+	if err == nil {
+		err = cal.ForModel(modelSHA256, k)
+	}
+	if err != nil {
 		return nil, &ConfigError{"calibration", fmt.Sprintf("%s: %v", c.Calibration, err)}
 	}
-	if err := cal.Validate(); err != nil {
-		return nil, &ConfigError{"calibration", fmt.Sprintf("%s: %v", c.Calibration, err)}
-	}
-	if cal.ModelSHA256 != modelSHA256 {
-		return nil, &ConfigError{"calibration", fmt.Sprintf("%s was fitted for model %.12s, this is %.12s: calibrate this model",
-			c.Calibration, cal.ModelSHA256, modelSHA256)}
-	}
-	return &cal, nil
+	return cal, nil
 }

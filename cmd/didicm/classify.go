@@ -94,7 +94,7 @@ func (a *app) engine(topK, batch int) (*classify.Engine, *ort.Model, error) {
 		return nil, nil, err
 	}
 	sha, _, _ := m.Identity()
-	cal, err := a.cfg.loadCalibration(sha)
+	cal, err := a.cfg.loadCalibration(sha, m.NumClasses())
 	if err != nil {
 		_ = m.Close() // the calibration error is the one to report
 		return nil, nil, err

@@ -101,7 +101,7 @@ func (a *app) jobSpec(c *Config) (jobs.Spec, error) {
 	if s.Queue == "" {
 		s.Queue = jobs.ModelQueue(sha)
 	}
-	if s.Calibration, err = c.loadCalibration(sha); err != nil {
+	if s.Calibration, err = c.loadCalibration(sha, meta.NumClasses()); err != nil {
 		return jobs.Spec{}, err
 	}
 	s.Defaults()

@@ -177,3 +177,112 @@ func TestCalibrateReadsLabelsWithMoreColumns(t *testing.T) {
 		t.Fatalf("a key given twice: exit %d, %q; want 2 naming line 3", code, errs)
 	}
 }
+
+// editedCalibration rewrites some fields of a calibration file (a nil
+// value removes the field) into a new file.
+func editedCalibration(t *testing.T, src string, edits map[string]any) string {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range edits {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	if data, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "edited.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestBadCalibrationFilesAreRefusedNamingTheField(t *testing.T) {
+	dir := t.TempDir()
+	pngArchive(t, dir, 60)
+	labels := labelsFile(t, dir, "key", "label")
+	model := "../../testdata/score-k10.onnx"
+	fitted := map[string]string{}
+	for _, method := range []string{"aps", "raps"} {
+		fitted[method] = filepath.Join(t.TempDir(), method+".json")
+		if _, errs, code := run(t, "calibrate", "--model", model, "--labels", labels, "--method", method, "--alpha", "0.2",
+			"--out", fitted[method], dir); code != 0 {
+			t.Fatalf("calibrate %s: exit %d: %s", method, code, errs)
+		}
+	}
+	for _, tc := range []struct {
+		name, method, field string
+		edits               map[string]any
+	}{
+		{"alpha 5", "aps", "alpha", map[string]any{"alpha": 5}},
+		{"threshold -1", "aps", "threshold", map[string]any{"threshold": -1}},
+		{"no threshold", "aps", "threshold", map[string]any{"threshold": nil}},
+		{"temperature 5e-324", "aps", "temperature", map[string]any{"temperature": 5e-324}},
+		{"RAPS lambda -1e300", "raps", "lambda", map[string]any{"lambda": -1e300}},
+		{"another K", "aps", "classes", map[string]any{"classes": 12}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cal := editedCalibration(t, fitted[tc.method], tc.edits)
+			out, errs, code := run(t, "classify", "--model", model, "--calibration", cal, "--format", "jsonl", dir)
+			if code != 2 || !strings.Contains(errs, "calibration "+tc.field) || out != "" {
+				t.Fatalf("exit %d, %q (%d bytes out); want 2 naming calibration %s", code, errs, len(out), tc.field)
+			}
+		})
+	}
+	url := "file://" + dir
+	cal := editedCalibration(t, fitted["aps"], map[string]any{"threshold": -1})
+	_, errs, code := run(t, "enqueue", "--redis", "redis://127.0.0.1:1", "--job", "j", "--input", url, "--output", url,
+		"--model", model, "--calibration", cal)
+	if code != 2 || !strings.Contains(errs, "calibration threshold") {
+		t.Fatalf("enqueue: exit %d, %q; want 2 naming calibration threshold", code, errs)
+	}
+}
+
+// A record whose set is empty says so ("prediction_set":[]), and
+// non-randomised sets are never empty.
+func TestEmptyPredictionSetsAreWrittenAndNonRandomizedOnesAreNeverEmpty(t *testing.T) {
+	dir := t.TempDir()
+	pngArchive(t, dir, 60)
+	labels := labelsFile(t, dir, "key", "label")
+	model := "../../testdata/score-k10.onnx"
+	fitted := filepath.Join(t.TempDir(), "aps.json")
+	if _, errs, code := run(t, "calibrate", "--model", model, "--labels", labels, "--alpha", "0.2", "--out", fitted, dir); code != 0 {
+		t.Fatalf("calibrate: exit %d: %s", code, errs)
+	}
+	tiny := editedCalibration(t, fitted, map[string]any{"threshold": 1e-9}) // a valid q̂ that no class reaches
+	out, errs, code := run(t, "classify", "--model", model, "--calibration", tiny, "--format", "jsonl", dir)
+	if code != 0 {
+		t.Fatalf("classify: exit %d: %s", code, errs)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.Contains(line, `"prediction_set":[],"set_size":0`) {
+			t.Fatalf("a record with an empty set: %s", line)
+		}
+	}
+	non := filepath.Join(t.TempDir(), "non.json")
+	if _, errs, code := run(t, "calibrate", "--model", model, "--labels", labels, "--alpha", "0.2", "--sets", "non-randomized",
+		"--out", non, dir); code != 0 {
+		t.Fatalf("calibrate --sets non-randomized: exit %d: %s", code, errs)
+	}
+	if out, errs, code = run(t, "classify", "--model", model, "--calibration", non, "--format", "jsonl", dir); code != 0 {
+		t.Fatalf("classify: exit %d: %s", code, errs)
+	}
+	for _, r := range records(t, out) {
+		if r.SetSize == nil || *r.SetSize < 1 || len(r.PredictionSet) != *r.SetSize {
+			t.Fatalf("%s: non-randomised set %q, size %v", r.Key, r.PredictionSet, r.SetSize)
+		}
+	}
+	if _, errs, code = run(t, "calibrate", "--model", model, "--labels", labels, "--sets", "maybe", "--out", non, dir); code != 2 || !strings.Contains(errs, "sets") {
+		t.Fatalf("--sets maybe: exit %d, %q; want 2 naming sets", code, errs)
+	}
+}
