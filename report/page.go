@@ -131,7 +131,7 @@ func rateFact(s pipeline.Summary) string {
 
 func (j *job) reviewRule() string {
 	if r := pipeline.RuleOf(j.spec); r.BySetSize {
-		return "failed, or a prediction set of more than one class"
+		return "failed, or a prediction set of more than one class, or an empty one"
 	}
 	return fmt.Sprintf("failed, or normalised entropy above %.2f", j.sum.ReviewThreshold)
 }
