@@ -309,6 +309,9 @@ func expandLog(ctx context.Context, f File, in Input, lim Limits, s Sampling, fn
 	if errors.As(err, &ce) && errors.Is(ce.err, ErrTooManyFrames) {
 		return ce.err // the part's own failure, an error record
 	}
+	if errors.Is(err, mcap.ErrTruncated) && f.To > 0 {
+		return nil // the cut is the file's end: the part that runs to the end reports it
+	}
 	if err != nil && !errors.As(err, &ce) && ctx.Err() == nil {
 		return logError(err)
 	}
