@@ -1,12 +1,15 @@
 package dicomweb_test
 
 import (
+	"encoding/json"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/didicm/didicm/dicomweb"
+	"github.com/didicm/didicm/jobs"
 )
 
 func TestParseURLSendsEachFilterToItsLevelAndReadsTheOptions(t *testing.T) {
@@ -57,5 +60,30 @@ func TestSeriesRulesAreCheckedBeforeTheyRun(t *testing.T) {
 	}
 	if err := dicomweb.ValidateRules([]dicomweb.SeriesRule{{Modality: []string{"CT"}, MinInstances: 20}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestAJobSpecTakesSeriesRulesForADICOMwebInputOnly(t *testing.T) {
+	validate := func(input string, rules []dicomweb.SeriesRule) error {
+		s := jobs.Spec{ID: "night", InputURL: input, OutputURL: "file:///results", SeriesRules: rules}
+		s.Defaults()
+		return s.Validate()
+	}
+	ct := []dicomweb.SeriesRule{{Modality: []string{"CT"}, SeriesDescription: "(?i)ax", MinInstances: 20}}
+	if err := validate("dicomweb+https://pacs.example.org/dicom-web", ct); err != nil {
+		t.Fatal(err)
+	}
+	for input, rules := range map[string][]dicomweb.SeriesRule{
+		"file:///archive": ct,
+		"dicomweb+https://pacs.example.org/dicom-web": {{SeriesDescription: "(unclosed"}},
+	} {
+		if err := validate(input, rules); err == nil || !strings.Contains(err.Error(), "series_rules") {
+			t.Errorf("%s %+v: %v", input, rules, err)
+		}
+	}
+	var back jobs.Spec
+	data, _ := json.Marshal(jobs.Spec{SeriesRules: ct})
+	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(back.SeriesRules, ct) {
+		t.Fatalf("spec.json %s read back as %+v, %v", data, back.SeriesRules, err)
 	}
 }

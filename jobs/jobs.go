@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/didicm/didicm/calibrate"
+	"github.com/didicm/didicm/dicomweb"
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/storage"
@@ -93,6 +95,11 @@ type Spec struct {
 	MaxBytes int64 `json:"max_bytes" mapstructure:"max_bytes"`
 	// Sampling is how videos and logs are read and cut into parts.
 	Sampling Sampling `json:"sampling,omitzero" mapstructure:"sampling"`
+	// SeriesRules choose, for a DICOMweb input, the series a job reads: a
+	// series is read when one rule matches it (dicomweb.SeriesRule: by
+	// modality, body part, description, image type, instance count). Empty
+	// means every series the input URL's search matches.
+	SeriesRules []dicomweb.SeriesRule `json:"series_rules,omitempty" mapstructure:"series_rules"`
 	// EntryKeys says that the manifest's entries are in recordkey's form
 	// (an object key escaped where it holds '#' or '%', a part of a video
 	// as #span=); false in jobs enqueued before, whose entries are object
@@ -209,6 +216,14 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.validateCalibration(); err != nil {
 		return bad("calibration", err.Error())
+	}
+	if len(s.SeriesRules) > 0 {
+		if !strings.HasPrefix(s.InputURL, "dicomweb+") {
+			return bad("series_rules", "apply to a DICOMweb input only (input_url dicomweb+http:// or dicomweb+https://)")
+		}
+		if err := dicomweb.ValidateRules(s.SeriesRules); err != nil {
+			return bad("series_rules", err.Error())
+		}
 	}
 	if s.InputPrefix != "" {
 		if err := storage.CheckKey(s.InputPrefix); err != nil {
