@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/didicm/didicm/dicomweb"
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/ort"
@@ -36,6 +38,9 @@ type Config struct {
 	Job         JobConfig     `mapstructure:"job"`
 	Video       VideoConfig   `mapstructure:"video"`
 	MCAP        MCAPConfig    `mapstructure:"mcap"`
+
+	// DICOMweb holds the credentials of dicomweb+http(s) inputs.
+	DICOMweb DICOMwebConfig `mapstructure:"dicomweb"`
 }
 
 // VideoConfig samples videos, and logs by the same rule (jobs.Sampling).
@@ -91,6 +96,46 @@ type JobConfig struct {
 	MaxRetry        int      `mapstructure:"max_retry"`
 	ListWorkers     int      `mapstructure:"list_workers"` // enqueue: key ranges listed at once on S3/GCS; 0: storage's default
 	Queue           string   `mapstructure:"queue"`
+	SeriesRules     string   `mapstructure:"series_rules"` // JSON list of dicomweb.SeriesRule; empty: every series
+}
+
+// seriesRules reads job.series_rules.
+func (j JobConfig) seriesRules() ([]dicomweb.SeriesRule, error) {
+	if strings.TrimSpace(j.SeriesRules) == "" {
+		return nil, nil
+	}
+	var rules []dicomweb.SeriesRule
+	dec := json.NewDecoder(strings.NewReader(j.SeriesRules))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rules); err != nil {
+		return nil, &ConfigError{"job.series_rules", fmt.Sprintf("want a JSON list of rules such as "+
+			`[{"modality": ["CT"], "min_instances": 20}]: %v`, err)}
+	}
+	return rules, nil
+}
+
+// DICOMwebConfig holds the credentials DICOMweb inputs are read with
+// (dicomweb.Credentials): HTTP basic (username and password) or a bearer
+// token (token, or token_file, read again whenever it changes), sent only
+// to host when it is set. DIDICM_DICOMWEB_TOKEN and so on set them too.
+// They are never printed.
+type DICOMwebConfig struct {
+	Username  string `mapstructure:"username"`
+	Password  string `mapstructure:"password"`
+	Token     string `mapstructure:"token"`
+	TokenFile string `mapstructure:"token_file"`
+	Host      string `mapstructure:"host"`
+}
+
+func (d DICOMwebConfig) credentials() dicomweb.Credentials {
+	return dicomweb.Credentials{Username: d.Username, Password: d.Password, Token: d.Token, TokenFile: d.TokenFile, Host: d.Host}
+}
+
+func (d DICOMwebConfig) validate() error {
+	if err := d.credentials().Validate(); err != nil {
+		return &ConfigError{"dicomweb", err.Error()}
+	}
+	return nil
 }
 
 // RuntimeConfig mirrors ort.Config.
@@ -190,6 +235,12 @@ var defaults = map[string]any{
 	"video.part":                     "",
 	"mcap.topics":                    []string{},
 	"job.queue":                      "",
+	"job.series_rules":               "",
+	"dicomweb.username":              "",
+	"dicomweb.password":              "",
+	"dicomweb.token":                 "",
+	"dicomweb.token_file":            "",
+	"dicomweb.host":                  "",
 }
 
 // invalidKeysRE reads mapstructure's "'sampler' has invalid keys: a, b".
@@ -297,6 +348,7 @@ func (c *Config) validate() error {
 		positive("worker.gc_percent", c.Worker.GCPercent, 25, 10000),
 		durationErr("worker.shutdown_timeout", c.Worker.ShutdownTimeout),
 		redisErr(c.Redis.URL),
+		c.DICOMweb.validate(),
 	)
 }
 

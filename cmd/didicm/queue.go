@@ -104,6 +104,9 @@ func (a *app) jobSpec(c *Config) (jobs.Spec, error) {
 	if s.Calibration, err = c.loadCalibration(sha, meta.NumClasses()); err != nil {
 		return jobs.Spec{}, err
 	}
+	if s.SeriesRules, err = c.Job.seriesRules(); err != nil {
+		return jobs.Spec{}, err
+	}
 	s.Defaults()
 	return s, s.Validate()
 }
@@ -138,6 +141,7 @@ func (a *app) enqueueCmd() *cobra.Command {
 	addRedisFlag(f)
 	addSamplerFlags(f)
 	configFlag(f, "job.input_url", "input", "input bucket URL, e.g. file:///data/archive")
+	configFlag(f, "job.series_rules", "series-rules", `DICOMweb input: JSON list of series rules, e.g. '[{"modality": ["CT"], "min_instances": 20}]'`)
 	configFlag(f, "job.input_prefix", "input-prefix", "folder of images in the input bucket")
 	configFlag(f, "job.include", "include", `patterns of keys to take, relative to the prefix ("**/*.png")`)
 	configFlag(f, "job.exclude", "exclude", "patterns of keys to skip")

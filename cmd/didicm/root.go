@@ -14,6 +14,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/didicm/didicm/dicomweb"
 	"github.com/didicm/didicm/internal/redact"
 )
 
@@ -103,6 +104,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return usageError{err}
 		}
 		a.cfg, a.log = cfg, newLogger(stderr, cfg.Log)
+		if err := dicomweb.SetCredentials(cfg.DICOMweb.credentials()); err != nil { // validated: cannot fail
+			return usageError{err}
+		}
 		return nil
 	}
 	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.reportCmd(), a.monitorCmd(), a.healthCmd(), a.calibrateCmd(), a.reviewCmd())
