@@ -1,6 +1,8 @@
 package dicomweb_test
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -28,7 +30,7 @@ func newProxy(t testing.TB, target string) *proxy {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = tr
+	rp.Transport, rp.ErrorLog = tr, log.New(io.Discard, "", 0)
 	p := &proxy{seen: map[string]int{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
@@ -45,6 +47,20 @@ func newProxy(t testing.TB, target string) *proxy {
 		tr.CloseIdleConnections()
 	})
 	return p
+}
+
+// proxyTo is a plain reverse proxy to target, for a hook that forwards a
+// request itself.
+func (p *proxy) proxyTo(t testing.TB, target string) http.Handler {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.Transport, rp.ErrorLog = tr, log.New(io.Discard, "", 0)
+	return rp
 }
 
 // kind is "wado" for an instance's retrieval, else "qido".
