@@ -29,6 +29,13 @@ type RangeReader struct {
 
 // OpenRange opens key for reading in pieces; ctx bounds every read.
 func (b *Bucket) OpenRange(ctx context.Context, key string) (*RangeReader, error) {
+	if b.local != "" { // check where a link leads before telling its size
+		r, err := b.b.NewRangeReader(ctx, key, 0, 0, b.readerOptions())
+		if err != nil {
+			return nil, wrapErr("read", key, err)
+		}
+		_ = r.Close() // nothing was read
+	}
 	a, err := b.b.Attributes(ctx, key)
 	if err != nil {
 		return nil, wrapErr("stat", key, err)
@@ -65,7 +72,7 @@ func (r *RangeReader) fromWindow(p []byte, off int64) (int, error) {
 	defer r.mu.Unlock()
 	if off < r.winOff || off >= r.winOff+int64(len(r.win)) {
 		length := min(int64(max(len(p), rangeWindow)), r.size-off)
-		rr, err := r.b.b.NewRangeReader(r.ctx, r.key, off, length, nil)
+		rr, err := r.b.b.NewRangeReader(r.ctx, r.key, off, length, r.b.readerOptions())
 		if err != nil {
 			return 0, wrapErr("read", r.key, err)
 		}

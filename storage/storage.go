@@ -11,9 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	neturl "net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -54,8 +52,9 @@ type Bucket struct {
 	// local is the folder of a file:// bucket: gocloud's fileblob escapes
 	// some bytes of a key (control characters among them) when it opens a
 	// file but lists the file under its plain name, so such a key is read
-	// from the folder directly.
-	local string
+	// from the folder directly. root is the folder with its symbolic links
+	// resolved: every file read must resolve inside it (inside).
+	local, root string
 }
 
 // Open opens a bucket URL, e.g. file:///data/archive?create_dir=true,
@@ -70,6 +69,7 @@ func Open(ctx context.Context, url string) (*Bucket, error) {
 		bk.scheme = u.Scheme
 		if u.Scheme == "file" {
 			bk.local = u.Path
+			bk.root, _ = filepath.EvalSymlinks(u.Path) // "" if it cannot be resolved: then nothing is read
 		}
 	}
 	return bk, nil
@@ -134,7 +134,7 @@ func (b *Bucket) List(ctx context.Context, prefix string, f Filter) ([]Object, e
 
 // Read returns an object's bytes; over max bytes (max > 0) it returns ErrTooLarge.
 func (b *Bucket) Read(ctx context.Context, key string, max int64) ([]byte, error) {
-	r, err := b.b.NewReader(ctx, key, nil)
+	r, err := b.b.NewReader(ctx, key, b.readerOptions())
 	if gcerrors.Code(err) == gcerrors.NotFound && b.local != "" {
 		return b.readLocal(key, max)
 	}
@@ -150,34 +150,6 @@ func (b *Bucket) Read(ctx context.Context, key string, max int64) ([]byte, error
 		return nil, wrapErr("read", key, err)
 	}
 	return data, nil
-}
-
-// readLocal reads key as a file under the bucket's folder, for the names
-// fileblob lists but cannot open. The key must stay inside the folder.
-func (b *Bucket) readLocal(key string, max int64) ([]byte, error) {
-	rel := filepath.FromSlash(key)
-	if key == "" || filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
-		return nil, fmt.Errorf("read %q: %w", key, ErrBadKey)
-	}
-	f, err := os.Open(filepath.Join(b.local, rel))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %q: %w", key, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %q: %w", key, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read %q: %w", key, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("read %q: not a file: %w", key, ErrNotFound)
-	}
-	if max > 0 && st.Size() > max {
-		return nil, fmt.Errorf("read %q: %d bytes, limit %d: %w", key, st.Size(), max, ErrTooLarge)
-	}
-	return io.ReadAll(io.LimitReader(f, st.Size()+1))
 }
 
 // Write stores data at key; readers see the old object or the whole new one.
@@ -275,7 +247,7 @@ func CheckKey(k string) error {
 // NewReader opens key for reading as a stream; storage.ErrNotFound when it
 // is missing. The caller closes it.
 func (b *Bucket) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
-	r, err := b.b.NewReader(ctx, key, nil)
+	r, err := b.b.NewReader(ctx, key, b.readerOptions())
 	if err != nil {
 		return nil, wrapErr("read", key, err)
 	}

@@ -45,7 +45,8 @@ func (b *Bucket) Walk(ctx context.Context, prefix string, f Filter, fn func(Obje
 
 // dirWalker walks a file:// bucket's folder as gocloud's fileblob lists
 // it: its escaped names unescaped, its ".attrs" sidecars left out, and a
-// symbolic link listed as an object (never followed).
+// symbolic link listed as an object (never followed). Reading a link reads
+// its target only when that resolves inside the folder (ErrOutside).
 type dirWalker struct {
 	root, prefix string
 	ctx          context.Context
@@ -161,4 +162,3 @@ func unescapeName(s string) string {
 	b.WriteString(s)
 	return b.String()
 }
-
