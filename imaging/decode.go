@@ -207,7 +207,9 @@ func header(b []byte, lim Limits) (image.Config, string, error) {
 	}
 	cfg, format, err := image.DecodeConfig(newPeekReader(b))
 	if errors.Is(err, image.ErrFormat) {
-		return cfg, "", fail(ErrFormat, "unsupported_format", "content starts with %q", head(b))
+		// What the file is not, never what its bytes are: an error record
+		// must not carry a file's content (a link to /etc/passwd, a text file).
+		return cfg, "", fail(ErrFormat, "unsupported_format", "%d bytes that are no PNG, JPEG, GIF, BMP, TIFF, WebP or DICOM", len(b))
 	}
 	if err != nil {
 		return cfg, format, fail(ErrCorrupt, "corrupt", "%s header: %s", format, withoutFormat(format, err))
@@ -267,11 +269,4 @@ func (r peekReader) Peek(n int) ([]byte, error) {
 		return rest, io.EOF
 	}
 	return rest[:n], nil
-}
-
-func head(b []byte) []byte {
-	if len(b) > 8 {
-		return b[:8]
-	}
-	return b
 }

@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/bmp"
@@ -188,6 +189,20 @@ func TestBrokenInputsGiveTypedErrors(t *testing.T) {
 				t.Fatalf("err %v, want reason %q", err, tt.reason)
 			}
 		})
+	}
+}
+
+// An error says what a file is not, never what its bytes are: a link to
+// /etc/passwd in an archive must not put its first line in a record.
+func TestErrorsNeverQuoteTheFile(t *testing.T) {
+	secret := []byte("root:x:0:0:root:/root:/bin/bash\n")
+	_, _, err := Decode(secret, Limits{})
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != "unsupported_format" {
+		t.Fatalf("err %v, want unsupported_format", err)
+	}
+	if strings.Contains(err.Error(), "root") || strings.Contains(err.Error(), `\x`) {
+		t.Fatalf("the error quotes the file: %v", err)
 	}
 }
 

@@ -14,7 +14,7 @@ type cdr struct {
 
 func newCDR(msg []byte) (*cdr, error) {
 	if len(msg) < 4 || msg[0] != 0 || msg[1] > 1 {
-		return nil, malformed("CDR encapsulation header % x is not plain CDR", msg[:min(len(msg), 4)])
+		return nil, malformed("CDR encapsulation header is not plain CDR (representation 0x0000 or 0x0001)") // never the bytes themselves
 	}
 	c := &cdr{b: msg[4:], order: binary.LittleEndian}
 	if msg[1] == 0 {

@@ -67,7 +67,7 @@ func open(ctx context.Context, src video.Source, lim video.Limits) (*input, erro
 	}
 	container := video.Container(head[:n])
 	if container == "" {
-		return nil, fmt.Errorf("%w: content starts with %q", video.ErrFormat, head[:n])
+		return nil, fmt.Errorf("%w: its first bytes match no container this build reads", video.ErrFormat) // never the bytes themselves
 	}
 	in := &input{r: &reader{ctx: ctx, src: src, size: src.Size()}, lim: lim, c: C.vd_alloc()}
 	if in.c == nil {

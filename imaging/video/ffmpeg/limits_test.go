@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,14 +63,18 @@ func TestMaxStreamsCountsEveryStream(t *testing.T) {
 
 func TestSampleRefusesWhatIsNotAVideo(t *testing.T) {
 	for name, data := range map[string][]byte{
-		"empty":         nil,
-		"a PNG":         []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"),
-		"an MP4 header": []byte("\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"),
+		"empty":           nil,
+		"a PNG":           []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"),
+		"an MP4 header":   []byte("\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"),
+		"a password file": []byte("root:x:0:0:root:/root:/bin/bash\n"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := ffmpeg.Decoder{}.Sample(context.Background(), bytes.NewReader(data), video.Options{}, func(video.Frame) error { return nil })
 			if r := video.Reason(err); r != "unsupported_format" && r != "corrupt" {
 				t.Fatalf("Sample: %v (reason %q)", err, r)
+			}
+			if strings.Contains(err.Error(), "root") || strings.Contains(err.Error(), "PNG") {
+				t.Fatalf("the error quotes the file: %v", err)
 			}
 		})
 	}
