@@ -1,6 +1,7 @@
 package workers_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -22,9 +23,11 @@ import (
 
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/imaging/jpegturbo"
+	"github.com/didicm/didicm/imaging/video/ffmpeg"
 	"github.com/didicm/didicm/internal/procstat"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/ort"
+	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/plan"
 	"github.com/didicm/didicm/sampler"
 	"github.com/didicm/didicm/sampler/cpsimd"
@@ -60,11 +63,18 @@ import (
 // (W2, scripts/bench-w2.sh): DIDICM_BENCH_MODEL (another score model),
 // DIDICM_BENCH_FRAMES (a folder of JPEG frames, repeated as plain files up
 // to DIDICM_BENCH_IMAGES; JPEGs decode through libjpeg-turbo as in
-// `didicm worker`) and DIDICM_BENCH_MICRO (images per model call, 64).
+// `didicm worker`), DIDICM_BENCH_VIDEO (a video file instead, copied
+// DIDICM_BENCH_IMAGES times and sampled every DIDICM_BENCH_EVERY, 1s,
+// through FFmpeg; images/s then counts sampled frames) and
+// DIDICM_BENCH_MICRO (images per model call, 64).
 func BenchmarkEndToEnd(b *testing.B) {
 	if jpegturbo.Available {
 		imaging.SetJPEGDecoder(jpegturbo.Decode, jpegturbo.Scale)
 		defer imaging.SetJPEGDecoder(nil, nil)
+	}
+	if ffmpeg.Available {
+		imaging.SetVideoDecoder(ffmpeg.Decoder{})
+		defer imaging.SetVideoDecoder(nil)
 	}
 	if cpsimd.Available && os.Getenv("DIDICM_BENCH_KERNEL") != "go" {
 		sampler.SetKernel(cpsimd.Kernel)
@@ -200,6 +210,9 @@ func endToEnd(b *testing.B, m workers.Model, concurrency, steps, run int, measur
 	url := "file://" + dir
 	spec := jobs.Spec{ID: fmt.Sprintf("bench-%d", run), InputURL: url, InputPrefix: "in", OutputURL: url,
 		BatchSize: batch, Sampler: "cp", Steps: steps}
+	if os.Getenv("DIDICM_BENCH_VIDEO") != "" {
+		spec.Sampling.Every = cmp.Or(os.Getenv("DIDICM_BENCH_EVERY"), "1s")
+	}
 	meta := m.Metadata()
 	micro := envInt("DIDICM_BENCH_MICRO", workers.DefaultMaxImagesPerCall)
 	h.proc.MaxImagesPerCall = micro
@@ -233,16 +246,42 @@ func endToEnd(b *testing.B, m workers.Model, concurrency, steps, run int, measur
 	if measure != nil {
 		after = measure(d.MicroBatch)
 	}
-	images := float64(len(files))
+	images := float64(summaryImages(b, url, spec.ID))
 	return e2eResult{workers: images / done.Sub(queued).Seconds(), withEnqueue: images / done.Sub(start).Seconds(),
 		allocPerImage: float64(ms1.TotalAlloc-ms0.TotalAlloc) / images, cpuPerImage: cpu.Seconds() * 1e6 / images,
 		bound:  bound{pooled: (before.pooled + after.pooled) / 2, perCore: (before.perCore + after.perCore) / 2},
 		images: images, stageSeconds: stageSeconds(b, h.proc.Metrics)}
 }
 
+// summaryImages is the images (records) of a finished job.
+func summaryImages(b *testing.B, url, id string) int {
+	store, err := jobs.OpenStore(context.Background(), jobs.Ref{OutputURL: url, ID: id})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	var s pipeline.Summary
+	if err := store.ReadSummary(context.Background(), &s); err != nil {
+		b.Fatal(err)
+	}
+	return s.Images
+}
+
 // benchArchive is n small PNGs (and 4 broken files), or, with
-// DIDICM_BENCH_FRAMES, n files cycling through that folder's JPEGs.
+// DIDICM_BENCH_FRAMES, n files cycling through that folder's JPEGs, or
+// with DIDICM_BENCH_VIDEO n copies of that video.
 func benchArchive(b *testing.B, n int) map[string][]byte {
+	if v := os.Getenv("DIDICM_BENCH_VIDEO"); v != "" {
+		data, err := os.ReadFile(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files := map[string][]byte{}
+		for i := range n {
+			files[fmt.Sprintf("in/cam-%d/drive-%04d%s", i%4, i, filepath.Ext(v))] = data
+		}
+		return files
+	}
 	dir := os.Getenv("DIDICM_BENCH_FRAMES")
 	if dir == "" {
 		return archiveFiles("in", n)
