@@ -95,11 +95,13 @@ type Measured struct {
 	// Coverage is the share of images whose set holds the true class.
 	Coverage    float64 `json:"coverage"`
 	MeanSetSize float64 `json:"mean_set_size"`
-	// Empty is the share of empty sets; Review the share a person looks at
-	// (sets of more than one class, or empty: no class is plausible enough
-	// to be named), and AcceptedError the top class's error rate among the
-	// rest (sets of one class).
+	// Empty is the share of empty sets and EmptyError the top class's
+	// error rate among them; Review the share a person looks at (sets of
+	// more than one class, or empty: the set names no class to accept), and
+	// AcceptedError the top class's error rate among the rest (sets of one
+	// class).
 	Empty         float64 `json:"empty"`
+	EmptyError    float64 `json:"empty_error"`
 	Review        float64 `json:"review"`
 	AcceptedError float64 `json:"accepted_error"`
 }
@@ -232,7 +234,7 @@ func (c *Calibration) Set(p []float64, u float64) []int {
 // Measure applies the sets to labelled posteriors, image i with share us[i].
 func (c *Calibration) Measure(post [][]float64, labels []int, us []float64) Measured {
 	m := Measured{Images: len(post)}
-	accepted, wrong := 0, 0
+	accepted, wrong, emptyWrong := 0, 0, 0
 	for i, p := range post {
 		set := c.Set(p, us[i])
 		m.MeanSetSize += float64(len(set))
@@ -243,6 +245,9 @@ func (c *Calibration) Measure(post [][]float64, labels []int, us []float64) Meas
 		case len(set) == 0:
 			m.Empty++
 			m.Review++
+			if rank(p)[0] != labels[i] {
+				emptyWrong++
+			}
 		case len(set) > 1:
 			m.Review++
 		default:
@@ -251,6 +256,9 @@ func (c *Calibration) Measure(post [][]float64, labels []int, us []float64) Meas
 				wrong++
 			}
 		}
+	}
+	if m.Empty > 0 {
+		m.EmptyError = float64(emptyWrong) / m.Empty
 	}
 	n := float64(max(1, len(post)))
 	m.Coverage, m.MeanSetSize, m.Empty, m.Review = m.Coverage/n, m.MeanSetSize/n, m.Empty/n, m.Review/n

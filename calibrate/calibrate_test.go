@@ -127,6 +127,9 @@ func TestNonRandomizedSetsAreNeverEmpty(t *testing.T) {
 		if method != LAC && empty == 0 {
 			t.Errorf("%s: no randomised set of %d is empty on a sure model", method, len(post))
 		}
+		if h := rnd.HeldOut; method != LAC && (h.Empty == 0 || h.EmptyError < 0 || h.EmptyError > 0.5 || h.Review < h.Empty) {
+			t.Errorf("%s: held out %+v: want some empty sets, counted for review, mostly right at the top", method, h)
+		}
 		if non.HeldOut.Coverage < 0.9-0.01 || non.HeldOut.MeanSetSize < rnd.HeldOut.MeanSetSize {
 			t.Errorf("%s: non-randomised coverage %.4f, size %.3f; randomised size %.3f", method,
 				non.HeldOut.Coverage, non.HeldOut.MeanSetSize, rnd.HeldOut.MeanSetSize)

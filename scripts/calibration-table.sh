@@ -27,8 +27,8 @@ with open(f"{w}/labels.csv", "w") as f:
         if k.startswith("shard-"):
             f.write(f"{k},{v}\n")
 PYEOF
-echo "| model | α | sets | coverage (held out) | mean set size | empty | to review (size ≠ 1) | error among accepted | temperature |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| model | α | sets | coverage (held out) | mean set size | empty | error among empty | to review (size ≠ 1) | error among accepted | temperature |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for m in didirn-mnist-7px-5pct ce-mnist-7px-5pct; do
   for a in ${ALPHAS:-0.1 0.05 0.01}; do
     for sets in ${SETS:-randomized non-randomized}; do
@@ -39,7 +39,7 @@ import json, sys
 c = json.load(open(sys.argv[1])); h = c["held_out"]
 name = f"DiDiCM (CP, T={sys.argv[3]})" if sys.argv[2].startswith("didirn") else "CE baseline"
 print(f"| {name} | {c['alpha']} | {c['sets']} | {100*h['coverage']:.2f}% | {h['mean_set_size']:.2f} | {100*h['empty']:.1f}% | "
-      f"{100*h['review']:.1f}% | {100*h['accepted_error']:.2f}% | {c['temperature']:.3f} |")
+      f"{100*h['empty_error']:.2f}% | {100*h['review']:.1f}% | {100*h['accepted_error']:.2f}% | {c['temperature']:.3f} |")
 PYEOF
     done
   done
