@@ -148,10 +148,10 @@ func (a *app) enqueueCmd() *cobra.Command {
 	configFlag(f, "job.batch_size", "batch-size", "images per task")
 	configFlag(f, "job.posterior", "posterior", "full or top-k")
 	configFlag(f, "job.top_k", "top-k", "entries kept with --posterior top-k")
-	configFlag(f, "job.review_threshold", "review-threshold", "normalised entropy above which an image is listed for review")
+	configFlag(f, "job.review_threshold", "review-threshold", "normalised entropy above which an image is listed for review (0: every image with any doubt)")
 	configFlag(f, "job.format", "results-format", "results as jsonl (one JSON record a line) or parquet (one file a batch, top-k columns)")
-	configFlag(f, "job.review_rule", "review-rule", "set_size (more than one class in the prediction set; the default with a calibration) or entropy")
-	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch")
+	configFlag(f, "job.review_rule", "review-rule", "set_size (a prediction set of more than one class, or none; the default with a calibration) or entropy")
+	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch (0: none)")
 	configFlag(f, "job.list_workers", "list-workers", "key ranges of an S3 or GCS input listed at once (0: 16)")
 	addSamplingFlags(f)
 	return cmd
