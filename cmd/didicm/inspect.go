@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/didicm/didicm/ort"
 )
 
 func (a *app) modelCmd() *cobra.Command {
@@ -16,7 +18,7 @@ func (a *app) modelCmd() *cobra.Command {
 		Short: "Validate a model against the contract and print its metadata",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := a.openModelFile(args[0], a.cfg)
+			m, err := ort.Open(args[0], a.cfg.runtime(), a.log)
 			if err != nil {
 				return err
 			}

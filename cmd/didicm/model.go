@@ -72,19 +72,15 @@ func (c *Config) steps(meta *modelmeta.Metadata) (int, error) {
 	return t, nil
 }
 
-// openModel loads the configured model into ONNX Runtime.
+// openModel loads the configured model into ONNX Runtime. A model whose
+// metadata or inputs break the contract (such as two classes of one name)
+// is a configuration error (exit 2), as in inspectModel; `model inspect`,
+// whose verdict on the model it is given is its result, exits 1 instead.
 func (a *app) openModel(cfg *Config) (*ort.Model, error) {
 	path, err := cfg.modelPath()
 	if err != nil {
 		return nil, err
 	}
-	return a.openModelFile(path, cfg)
-}
-
-// openModelFile loads the model at path. A model whose metadata or inputs
-// break the contract (such as two classes of one name) is a configuration
-// error (exit 2), as in inspectModel.
-func (a *app) openModelFile(path string, cfg *Config) (*ort.Model, error) {
 	m, err := ort.Open(path, cfg.runtime(), a.log)
 	var me *modelmeta.Error
 	var ce *ort.ContractError

@@ -87,7 +87,6 @@ func TestModelsWithUnnamedOrTwiceNamedClassesAreRefused(t *testing.T) {
 			model := withProps(t, "../../testdata/score-k10.onnx", map[string]string{"didicm.class_names": names})
 			for _, args := range [][]string{
 				{"classify", "--model", model, dir},
-				{"model", "inspect", model},
 				{"enqueue", "--redis", "redis://127.0.0.1:1", "--job", "j", "--input", url, "--output", url, "--model", model},
 				{"calibrate", "--model", model, "--out", filepath.Join(t.TempDir(), "cal.json"), dir},
 			} {
@@ -95,6 +94,10 @@ func TestModelsWithUnnamedOrTwiceNamedClassesAreRefused(t *testing.T) {
 				if code != 2 || !strings.Contains(errs, "class_names") {
 					t.Fatalf("%s: exit %d, %q; want 2 naming class_names", args[0], code, errs)
 				}
+			}
+			// model inspect's verdict on the model it is given is its result: 1, as for any contract failure.
+			if _, errs, code := run(t, "model", "inspect", model); code != 1 || !strings.Contains(errs, "class_names") {
+				t.Fatalf("model inspect: exit %d, %q; want 1 naming class_names", code, errs)
 			}
 		})
 	}
