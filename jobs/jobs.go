@@ -217,6 +217,9 @@ func (s *Spec) Validate() error {
 	if err := s.validateCalibration(); err != nil {
 		return bad("calibration", err.Error())
 	}
+	if err := s.Sampling.validate(); err != nil {
+		return bad("sampling", err.Error())
+	}
 	if len(s.SeriesRules) > 0 {
 		if !strings.HasPrefix(s.InputURL, "dicomweb+") {
 			return bad("series_rules", "apply to a DICOMweb input only (input_url dicomweb+http:// or dicomweb+https://)")
