@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"bufio"
-	"cmp"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,8 +60,8 @@ type Summary struct {
 }
 
 // ReviewRule says which classified images go to review.jsonl (failed ones
-// always do): those whose prediction set holds more than one class, or
-// those whose normalised entropy is above Threshold.
+// always do): those whose prediction set does not hold exactly one class
+// (several, or none), or those whose normalised entropy is above Threshold.
 type ReviewRule struct {
 	BySetSize bool
 	Threshold float64
