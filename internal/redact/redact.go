@@ -18,7 +18,7 @@ const Mask = "xxxxx"
 var secretNames = []string{"password", "passwd", "pass", "pwd", "secret", "secret_key", "secret_access_key",
 	"access_key", "access_key_id", "aws_access_key_id", "aws_secret_access_key", "session_token", "token",
 	"sig", "signature", "x_amz_signature", "x_amz_credential", "x_amz_security_token", "sas", "key", "apikey",
-	"api_key", "credential", "credentials"}
+	"api_key", "credential", "credentials", "sentinel_password"}
 
 func isSecretName(name string) bool {
 	n := strings.ReplaceAll(strings.ToLower(name), "-", "_")
