@@ -149,14 +149,22 @@ func NewClient(cfg Config) (*Client, error) {
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
-// get sends GET base/path?query with the Accept header and passes a
-// successful response to read, within the request's timeout and in-flight
-// slot. It waits for the window, the rate and a slot first, and retries
-// 429 and 503 (honouring Retry-After). op names the request in errors.
-func (c *Client) get(ctx context.Context, op, path string, query url.Values, accept string,
-	read func(*http.Response) error) error {
+// request is one GET: base/path?query with an Accept header; op names it
+// in errors. identity asks for the body as it is (no gzip): the service
+// should not spend its CPU compressing pixel data.
+type request struct {
+	op, path string
+	query    url.Values
+	accept   string
+	identity bool
+}
+
+// get sends r and passes a successful response to read, within the
+// request's timeout and in-flight slot. It waits for the window, the rate
+// and a slot first, and retries 429 and 503 (honouring Retry-After).
+func (c *Client) get(ctx context.Context, r request, read func(*http.Response) error) error {
 	for attempt := 0; ; attempt++ {
-		after, err := c.try(ctx, op, path, query, accept, read)
+		after, err := c.try(ctx, r, read)
 		var se *StatusError
 		if !errors.As(err, &se) || !errors.Is(err, ErrUnavailable) || attempt >= c.cfg.Retries {
 			return err
@@ -164,15 +172,15 @@ func (c *Client) get(ctx context.Context, op, path string, query url.Values, acc
 		if after > maxRetryAfter {
 			return fmt.Errorf("%w (the service asks to wait %s)", err, after)
 		}
-		if err := c.pause(ctx, op, c.backoff(attempt, after)); err != nil {
+		if err := c.pause(ctx, r.op, c.backoff(attempt, after)); err != nil {
 			return errors.Join(err, se)
 		}
 	}
 }
 
 // try is one attempt; for a 429 or 503 it also returns the Retry-After.
-func (c *Client) try(ctx context.Context, op, path string, query url.Values, accept string,
-	read func(*http.Response) error) (time.Duration, error) {
+func (c *Client) try(ctx context.Context, r request, read func(*http.Response) error) (time.Duration, error) {
+	op := r.op
 	if err := c.admit(ctx, op); err != nil {
 		return 0, err
 	}
@@ -180,16 +188,19 @@ func (c *Client) try(ctx context.Context, op, path string, query url.Values, acc
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	u := *c.base
-	u.Path, u.RawPath = c.base.Path+"/"+path, ""
-	if raw := c.base.EscapedPath() + "/" + path; raw != u.EscapedPath() {
+	u.Path, u.RawPath = c.base.Path+"/"+r.path, ""
+	if raw := c.base.EscapedPath() + "/" + r.path; raw != u.EscapedPath() {
 		u.RawPath = raw // keep escaped UIDs escaped
 	}
-	u.RawQuery = encodeQuery(query)
+	u.RawQuery = encodeQuery(r.query)
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return 0, fmt.Errorf("dicomweb %s: %w", op, err)
 	}
-	req.Header.Set("Accept", accept)
+	req.Header.Set("Accept", r.accept)
+	if r.identity {
+		req.Header.Set("Accept-Encoding", "identity")
+	}
 	if err := c.auth.authorize(req); err != nil {
 		return 0, err
 	}

@@ -283,3 +283,29 @@ func TestAServerThatCapsPagesIsStillListedCompletely(t *testing.T) {
 		t.Fatalf("%d searches: the cap did not apply", n)
 	}
 }
+
+func TestAReadAsksForTheDecodableSyntaxesThenAsStoredAndNoCompression(t *testing.T) {
+	p := newProxy(t, pacs.URL)
+	var mu sync.Mutex
+	var accept, encoding string
+	p.setHook(func(_ http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		accept, encoding = r.Header.Get("Accept"), r.Header.Get("Accept-Encoding")
+		mu.Unlock()
+		return false
+	})
+	e := corpusEntry(t, "head-mr-t1-5-jpegls")
+	if _, err := open(t, sourceURL(p.root(), "")).Read(context.Background(), e.key(), 0); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ts := range dicomweb.DefaultTransferSyntaxes {
+		if !strings.Contains(accept, `multipart/related; type="application/dicom"; transfer-syntax=`+ts+",") {
+			t.Errorf("Accept %q does not ask for %s", accept, ts)
+		}
+	}
+	if !strings.HasSuffix(accept, "transfer-syntax=*; q=0.1") || encoding != "identity" {
+		t.Fatalf("Accept %q, Accept-Encoding %q", accept, encoding)
+	}
+}

@@ -128,7 +128,7 @@ func (c *Client) search(ctx context.Context, path, uidTag string, q Query, fn fu
 		}
 		op := fmt.Sprintf("QIDO %s (offset %d)", path, offset)
 		var page []Match
-		err := c.get(ctx, op, path, v, "application/dicom+json", func(resp *http.Response) error {
+		err := c.get(ctx, request{op: op, path: path, query: v, accept: "application/dicom+json"}, func(resp *http.Response) error {
 			var err error
 			page, err = readPage(resp, c.cfg.MaxPageBytes)
 			return err

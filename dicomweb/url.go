@@ -31,6 +31,7 @@ var levels = map[string]struct{ tag, level string }{
 var (
 	keywordRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
 	tagRE     = regexp.MustCompile(`^[0-9A-Fa-f]{8}$`)
+	uidRE     = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
 )
 
 // level says where attribute (a keyword or a tag) is matched.
@@ -167,6 +168,11 @@ func (c *Config) option(key, v, tz string) error {
 		return err
 	case "transfer_syntax":
 		c.TransferSyntaxes = strings.Split(v, ",")
+		for _, ts := range c.TransferSyntaxes {
+			if ts != "*" && !uidRE.MatchString(ts) {
+				return bad("transfer syntax UIDs separated by commas")
+			}
+		}
 	case "limit", "offset", "includefield":
 		return fmt.Errorf("option %s: the source pages and asks for its fields itself (page= sets the page size)", key)
 	default:

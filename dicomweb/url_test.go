@@ -42,6 +42,7 @@ func TestParseURLRefusesWhatItCannotHonour(t *testing.T) {
 		"dicomweb+ftp://pacs/dicom-web", "https://pacs/dicom-web", "dicomweb+http://pacs/dicom-web?limit=10",
 		"dicomweb+http://pacs/dicom-web?inflight=0", "dicomweb+http://pacs/dicom-web?window=nightly",
 		"dicomweb+http://pacs/dicom-web?modality=CT", "dicomweb+http://pacs/dicom-web?tz=Mars/Olympus",
+		"dicomweb+http://pacs/dicom-web?transfer_syntax=jpeg",
 	} {
 		if _, _, err := dicomweb.ParseURL(u); err == nil {
 			t.Errorf("%s accepted", u)

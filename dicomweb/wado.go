@@ -64,7 +64,8 @@ func (c *Client) RetrieveInstance(ctx context.Context, k Key, max int64) ([]byte
 		max = c.cfg.MaxBytes
 	}
 	var data []byte
-	err := c.get(ctx, "WADO "+k.String(), k.path(), nil, c.accept(), func(resp *http.Response) error {
+	r := request{op: "WADO " + k.String(), path: k.path(), accept: c.accept(), identity: true}
+	err := c.get(ctx, r, func(resp *http.Response) error {
 		var err error
 		data, err = readInstance(resp, max)
 		return err
