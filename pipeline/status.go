@@ -25,12 +25,24 @@ type Progress struct {
 	// them back: they return to the queue when their lease expires
 	// (30-90 s). Counted only when Status reaches Redis.
 	Orphaned int
+	// Lost batches have no results, no failure entry and no task in Redis
+	// (see lost.go): nothing runs them until they are queued again
+	// (Redrive). LostImages are their images, part of PendingImages.
+	// Counted only when Status reaches Redis through a tracker; a producer
+	// still queueing the job shows its batches here for a moment, so act on
+	// batches lost in two polls in a row (StillLost).
+	Lost       []int
+	LostImages int
 	// Summarized is true once summary.json exists.
 	Summarized bool
 }
 
 // Done reports whether every batch has results.
 func (p Progress) Done() bool { return p.DoneBatches == p.Batches }
+
+// Stalled reports whether every batch still to run is lost: without a
+// redrive the job will not move again.
+func (p Progress) Stalled() bool { return len(p.Lost) > 0 && p.LostImages == p.PendingImages }
 
 // Status reads a job's progress from its bucket and, where q reaches
 // Redis, from the tracker's failure list and Asynq's archive.
@@ -54,7 +66,7 @@ func Status(ctx context.Context, ref jobs.Ref, q Queue) (Progress, error) {
 		return p, err
 	}
 	queue := ""
-	if q.Inspector != nil {
+	if q.Inspector != nil || q.Tracker != nil {
 		spec, err := store.ReadSpec(ctx)
 		if err != nil {
 			return p, err
@@ -80,11 +92,13 @@ func Status(ctx context.Context, ref jobs.Ref, q Queue) (Progress, error) {
 	if err != nil {
 		return p, err
 	}
+	failed := map[int]bool{}
 	for _, f := range all {
 		if _, ok := done[f.Batch]; !ok && f.Batch < len(man.Batches) {
 			p.Failures = append(p.Failures, f)
 			p.FailedBatches++
 			p.FailedImages += man.Batches[f.Batch]
+			failed[f.Batch] = true
 		}
 	}
 	p.PendingImages = p.Images - p.DoneImages - p.FailedImages
@@ -94,6 +108,11 @@ func Status(ctx context.Context, ref jobs.Ref, q Queue) (Progress, error) {
 	}
 	if q.Inspector != nil {
 		if p.Orphaned, err = orphaned(q.Inspector, queue, ref); err != nil {
+			return p, err
+		}
+	}
+	if q.Tracker != nil {
+		if p.Lost, p.LostImages, err = lostBatches(ctx, store, queue, q.Tracker, man, done, failed); err != nil {
 			return p, err
 		}
 	}
