@@ -11,6 +11,10 @@ type Metrics struct {
 	NFE        prometheus.Counter
 	Stage      *prometheus.HistogramVec // stage: fetch, prepare, score, write
 	QueueDepth *prometheus.GaugeVec     // queue, state: pending, active, retry, archived
+	// LostBatches is, per job this worker served, the batches found with
+	// no results and no task in Redis while nothing was queued (lostWatch).
+	LostBatches *prometheus.GaugeVec // job_id
+	Redriven    prometheus.Counter   // lost batches this worker queued again
 }
 
 // NewMetrics registers the series on reg.
@@ -26,7 +30,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time per batch spent in each stage.", Buckets: prometheus.ExponentialBuckets(0.001, 3, 12)}, []string{"stage"}),
 		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "didicm_queue_tasks",
 			Help: "Tasks in the queue, by state."}, []string{"queue", "state"}),
+		LostBatches: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "didicm_lost_batches",
+			Help: "Batches of a job this worker served that have no results and no task in Redis (lost with Redis data): the job stalls until they are queued again."},
+			[]string{"job_id"}),
+		Redriven: prometheus.NewCounter(prometheus.CounterOpts{Name: "didicm_redriven_batches_total",
+			Help: "Lost batches this worker queued again (worker.redrive_lost)."}),
 	}
-	reg.MustRegister(m.Images, m.Batches, m.NFE, m.Stage, m.QueueDepth)
+	reg.MustRegister(m.Images, m.Batches, m.NFE, m.Stage, m.QueueDepth, m.LostBatches, m.Redriven)
 	return m
 }

@@ -87,6 +87,7 @@ type openJob struct {
 	spec     jobs.Spec
 	producer string // what this worker's results of the job are stamped with
 	batches  int    // in the manifest; 0 until read
+	started  int64  // batches of the job this worker started, for the lost-batch watch
 }
 
 var _ asynq.Handler = (*Processor)(nil)
@@ -318,6 +319,11 @@ func (p *Processor) maybeFinish(ctx context.Context, job *openJob, batch int) {
 	if !p.mayBeComplete(ctx, job, batch) {
 		return
 	}
+	p.finish(ctx, job)
+}
+
+// finish writes the job's summary and report if every batch has results.
+func (p *Processor) finish(ctx context.Context, job *openJob) {
 	wrote, err := pipeline.Finish(ctx, job.store, job.spec)
 	if err != nil {
 		p.Log.Warn("job summary", "job", job.spec.ID, "err", err)
@@ -502,7 +508,31 @@ func (p *Processor) job(ctx context.Context, ref jobs.Ref) (*openJob, error) {
 	if sha, _, _ := p.Model.Identity(); j.spec.ModelSHA256 != "" && j.spec.ModelSHA256 != sha {
 		return nil, jobs.Permanent(fmt.Errorf("job wants model %s, this worker has %s", j.spec.ModelSHA256, sha))
 	}
+	p.mu.Lock()
+	j.started++
+	p.mu.Unlock()
 	return j, nil
+}
+
+// servedJob is a job this worker ran batches of (lostWatch).
+type servedJob struct {
+	ref     jobs.Ref
+	queue   string
+	started int64
+	job     *openJob
+}
+
+// served lists the jobs this worker ran batches of.
+func (p *Processor) served() []servedJob {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]servedJob, 0, len(p.jobs))
+	for _, j := range p.jobs {
+		if j.started > 0 {
+			out = append(out, servedJob{ref: j.store.Ref, queue: j.spec.Queue, started: j.started, job: j})
+		}
+	}
+	return out
 }
 
 // producer names what made a batch's results: the spec (hashed) and the

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/pipeline"
 )
 
 // ServerConfig configures a worker process.
@@ -32,6 +33,13 @@ type ServerConfig struct {
 	// RetryBase and RetryMax bound the exponential backoff between attempts.
 	// Zero means 10 s and 10 min.
 	RetryBase, RetryMax time.Duration
+	// LostCheck is how often the worker looks, while a job's queue has nothing pending,
+	// for batches of the jobs it served that Redis lost (lostWatch). Zero
+	// means 30 s.
+	LostCheck time.Duration
+	// RedriveLost queues lost batches again; false only reports them (a
+	// warning in the log and didicm_lost_batches).
+	RedriveLost bool
 }
 
 // Serve runs the Asynq server until ctx is done, then shuts down gracefully.
@@ -57,12 +65,19 @@ func Serve(ctx context.Context, cfg ServerConfig, proc *Processor, reg *promethe
 		srv.Shutdown()
 		return err
 	}
-	log.Info("worker started", "name", proc.Name, "concurrency", cfg.Concurrency, "queues", cfg.Queues)
+	log.Info("worker started", "name", proc.Name, "concurrency", cfg.Concurrency, "queues", cfg.Queues,
+		"lost_check", cfg.LostCheck, "redrive_lost", cfg.RedriveLost)
 	depth := newDepthLoop(insp, cfg.Queues, proc.Metrics, log)
 	depth.Start(ctx)
+	client := asynq.NewClient(cfg.Redis) // for re-queueing lost batches
+	defer client.Close()
+	watch := newLostWatch(proc, pipeline.Queue{Client: client, Inspector: insp, Tracker: proc.Tracker}, cfg.LostCheck,
+		cfg.RedriveLost, log)
+	watch.Start(ctx)
 	<-ctx.Done()
 	log.Info("worker stopping: finishing in-flight batches", "timeout", cfg.ShutdownTimeout)
 	depth.Stop()
+	watch.Stop()
 	srv.Shutdown() // unfinished tasks go back to the queue
 	if httpSrv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -83,6 +98,7 @@ func (cfg ServerConfig) withDefaults() ServerConfig {
 	cfg.ShutdownTimeout = orDuration(cfg.ShutdownTimeout, 30*time.Second)
 	cfg.RetryBase = orDuration(cfg.RetryBase, 10*time.Second)
 	cfg.RetryMax = orDuration(cfg.RetryMax, 10*time.Minute)
+	cfg.LostCheck = orDuration(cfg.LostCheck, 30*time.Second)
 	return cfg
 }
 
