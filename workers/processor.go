@@ -333,6 +333,7 @@ func (p *Processor) finish(ctx context.Context, job *openJob) {
 		return
 	}
 	p.Log.Info("job finished", "job", job.spec.ID, "summary", job.store.Layout().Summary())
+	p.writeGroups(ctx, job)
 	if err := report.Write(ctx, job.store, report.Options{}); err != nil {
 		p.Log.Warn("job report", "job", job.spec.ID, "err", err) // the summary stands
 	}
