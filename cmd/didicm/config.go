@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
-	"github.com/hibiken/asynq"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/didicm/didicm/dicomweb"
 	"github.com/didicm/didicm/imaging"
+	"github.com/didicm/didicm/internal/redisurl"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/plan"
@@ -62,8 +62,10 @@ func (c *Config) sampling() jobs.Sampling {
 
 // RedisConfig locates the queue.
 type RedisConfig struct {
-	// URL is redis://[:password@]host:port[/db]. Empty means the embedded
-	// in-process server (demo only).
+	// URL is redis://[:password@]host:port[/db], or through Sentinels
+	// redis-sentinel://[:password@]host1:port1,host2:port2,…[/db]?master=NAME
+	// (internal/redisurl). Empty means the embedded in-process server (demo
+	// only).
 	URL string `mapstructure:"url"`
 }
 
@@ -76,6 +78,8 @@ type WorkerConfig struct {
 	ShutdownTimeout  string   `mapstructure:"shutdown_timeout"`
 	MetricsAddr      string   `mapstructure:"metrics_addr"`
 	Name             string   `mapstructure:"name"`
+	LostCheck        string   `mapstructure:"lost_check"`   // how often an idle worker looks for batches Redis lost
+	RedriveLost      bool     `mapstructure:"redrive_lost"` // queue those batches again (else only report them)
 }
 
 // JobConfig is the job that `didicm enqueue` sends (and `status`/`retry` name).
@@ -215,6 +219,8 @@ var defaults = map[string]any{
 	"worker.shutdown_timeout":        "30s",
 	"worker.metrics_addr":            ":9090",
 	"worker.name":                    "",
+	"worker.lost_check":              "30s",
+	"worker.redrive_lost":            false,
 	"job.id":                         "",
 	"job.input_url":                  "",
 	"job.input_prefix":               "",
@@ -347,6 +353,7 @@ func (c *Config) validate() error {
 		positive("worker.max_images_per_call", c.Worker.MaxImagesPerCall, 0, 1<<16),
 		positive("worker.gc_percent", c.Worker.GCPercent, 25, 10000),
 		durationErr("worker.shutdown_timeout", c.Worker.ShutdownTimeout),
+		durationErr("worker.lost_check", c.Worker.LostCheck),
 		redisErr(c.Redis.URL),
 		c.DICOMweb.validate(),
 	)
@@ -399,8 +406,9 @@ func redisErr(url string) error {
 	if url == "" {
 		return nil
 	}
-	if _, err := asynq.ParseRedisURI(url); err != nil {
-		return &ConfigError{"redis.url", fmt.Sprintf("%q: %v (want redis://[:password@]host:port[/db])", url, err)}
+	if _, err := redisurl.Parse(url); err != nil {
+		return &ConfigError{"redis.url", fmt.Sprintf("%q: %v (want redis://[:password@]host:port[/db] or "+
+			"redis-sentinel://[:password@]host1:port1,host2:port2,…[/db]?master=NAME)", url, err)}
 	}
 	return nil
 }

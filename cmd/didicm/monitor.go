@@ -22,6 +22,7 @@ func (a *app) monitorCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			routeRedisLogs(a.log)
 			if err := pingRedis(opt); err != nil {
 				return err
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/didicm/didicm/internal/redisurl"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/ort"
 	"github.com/didicm/didicm/pipeline"
@@ -32,7 +33,8 @@ func addJobFlags(f *pflag.FlagSet) {
 }
 
 func addRedisFlag(f *pflag.FlagSet) {
-	configFlag(f, "redis.url", "redis", "Redis URL, redis://[:password@]host:port[/db]")
+	configFlag(f, "redis.url", "redis", "Redis URL, redis://[:password@]host:port[/db], or through Sentinels "+
+		"redis-sentinel://[:password@]host1:port1,host2:port2,…[/db]?master=NAME")
 }
 
 // openQueue connects to the configured Redis: the client, the inspector and
@@ -46,6 +48,7 @@ func (a *app) openQueue(cfg *Config, required bool) (pipeline.Queue, func(), err
 	if err != nil {
 		return pipeline.Queue{}, nil, usageError{err}
 	}
+	routeRedisLogs(a.log)
 	if err := pingRedis(opt); err != nil {
 		return pipeline.Queue{}, nil, err
 	}
@@ -72,7 +75,7 @@ func (c *Config) redis() (asynq.RedisConnOpt, error) {
 	if c.Redis.URL == "" {
 		return nil, &ConfigError{"redis.url", "missing (set --redis, DIDICM_REDIS_URL or redis.url)"}
 	}
-	return asynq.ParseRedisURI(c.Redis.URL)
+	return redisurl.Parse(c.Redis.URL)
 }
 
 // ref locates the configured job.
@@ -197,6 +200,7 @@ func (a *app) workerCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			routeRedisLogs(a.log)
 			return a.runWorker(cmd.Context(), a.cfg, opt)
 		},
 	}
@@ -208,6 +212,8 @@ func (a *app) workerCmd() *cobra.Command {
 	configFlag(f, "worker.concurrency", "concurrency", "batches in flight (0: one per core on CPU, 2 on CUDA)")
 	configFlag(f, "worker.metrics_addr", "metrics-addr", "serve /metrics and /healthz here (empty: off)")
 	configFlag(f, "worker.shutdown_timeout", "shutdown-timeout", "wait this long for in-flight batches on SIGTERM")
+	configFlag(f, "worker.lost_check", "lost-check", "while its queue is idle, look this often for batches Redis lost")
+	configFlag(f, "worker.redrive_lost", "redrive-lost", "queue again batches Redis lost (else only warn and count them)")
 	return cmd
 }
 
@@ -257,12 +263,14 @@ func (a *app) runWorker(ctx context.Context, cfg *Config, opt asynq.RedisConnOpt
 		queues[jobs.ModelQueue(sha)] = 1
 	}
 	shutdown, _ := time.ParseDuration(cfg.Worker.ShutdownTimeout)
+	lostCheck, _ := time.ParseDuration(cfg.Worker.LostCheck)
 	return workers.Serve(ctx, workers.ServerConfig{Redis: opt, Concurrency: par.Concurrency, Queues: queues,
-		ShutdownTimeout: shutdown, MetricsAddr: cfg.Worker.MetricsAddr}, proc, reg, a.log)
+		ShutdownTimeout: shutdown, MetricsAddr: cfg.Worker.MetricsAddr, LostCheck: lostCheck, RedriveLost: cfg.Worker.RedriveLost},
+		proc, reg, a.log)
 }
 
 func (a *app) statusCmd() *cobra.Command {
-	var wait bool
+	var wait, redrive bool
 	var every time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -275,6 +283,9 @@ func (a *app) statusCmd() *cobra.Command {
 			if every <= 0 {
 				return usageError{fmt.Errorf("--every %s: want a positive interval such as 2s", every)}
 			}
+			if redrive && (!wait || a.cfg.Redis.URL == "") {
+				return usageError{errors.New("--redrive needs --wait and --redis")}
+			}
 			q, closeQ, err := a.openQueue(a.cfg, false)
 			if err != nil {
 				return err
@@ -285,7 +296,7 @@ func (a *app) statusCmd() *cobra.Command {
 				return err
 			}
 			if wait {
-				if p, err = a.follow(cmd.Context(), p, q, every); err != nil {
+				if p, err = a.follow(cmd.Context(), p, q, every, redrive); err != nil {
 					return err
 				}
 			}
@@ -297,11 +308,14 @@ func (a *app) statusCmd() *cobra.Command {
 	addRedisFlag(cmd.Flags()) // optional: with it, failures recorded only in Redis and Asynq's archive count too
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow with a progress bar until every batch is done or failed")
 	cmd.Flags().DurationVar(&every, "every", 2*time.Second, "poll interval with --wait")
+	cmd.Flags().BoolVar(&redrive, "redrive", false, "with --wait: queue again batches Redis lost (no results, no task), "+
+		"once two polls in a row find them; without it --wait stops with an error when only lost batches are left")
 	return cmd
 }
 
-func (a *app) follow(ctx context.Context, p pipeline.Progress, q pipeline.Queue, every time.Duration) (pipeline.Progress, error) {
+func (a *app) follow(ctx context.Context, p pipeline.Progress, q pipeline.Queue, every time.Duration, redrive bool) (pipeline.Progress, error) {
 	j := a.cfg.Job
+	lost := &lostFollower{ref: j.ref(), q: q, redrive: redrive, w: a.stderr}
 	bar := progressbar.NewOptions(p.Images, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(false), // one rate and ETA: ours, from the time spent working
 		progressbar.OptionSetDescription("job "+j.ID), progressbar.OptionThrottle(200*time.Millisecond))
@@ -312,6 +326,9 @@ func (a *app) follow(ctx context.Context, p pipeline.Progress, q pipeline.Queue,
 			desc := fmt.Sprintf("job %s  %.0f img/s  ETA %s  failed %d", j.ID, p.ImagesPerSec, p.ETA.Round(time.Second), p.FailedImages)
 			if p.Orphaned > 0 {
 				desc += fmt.Sprintf("  %s waiting for a stopped worker's lease to expire", plural(p.Orphaned, "batch"))
+			}
+			if len(p.Lost) > 0 {
+				desc += fmt.Sprintf("  LOST %s (no task in Redis)", plural(len(p.Lost), "batch"))
 			}
 			bar.Describe(desc)
 		}
@@ -331,6 +348,11 @@ func (a *app) follow(ctx context.Context, p pipeline.Progress, q pipeline.Queue,
 			return p, err
 		}
 		p = next
+		if err := lost.observe(ctx, p); err != nil {
+			_ = bar.Exit()
+			fmt.Fprintln(a.stderr)
+			return p, err
+		}
 	}
 }
 
@@ -346,6 +368,7 @@ func printProgress(w io.Writer, p pipeline.Progress) {
 		fmt.Fprintf(w, "  waiting %s held by a stopped worker: back in the queue when the lease expires (30-90 s)\n",
 			plural(p.Orphaned, "batch"))
 	}
+	printLost(w, p)
 	for _, f := range p.Failures {
 		fmt.Fprintf(w, "  failure batch %d after %d attempts: %s\n", f.Batch, f.Attempts, f.Error)
 	}
