@@ -46,6 +46,11 @@ test-go: $(ORT_LIB) dicom-corpus mcap-corpus video-corpus ## Go tests (a missing
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags demo -run Demo ./cmd/didicm
 
+.PHONY: test-ha
+test-ha: $(ORT_LIB) ## Redis failover with real processes: a master, a replica, three Sentinels; the master SIGKILLed mid-job, replica in sync and not (~1 min; also in test-go)
+	$(GO) test -count=1 ./internal/redisurl ./internal/sentineltest
+	$(GO) test -count=1 -v -run 'Sentinel|Replica|RedisLost|StillLost|TrackerMissed|HAOverride' ./pipeline ./workers ./cmd/didicm
+
 .PHONY: fuzz
 fuzz: $(ORT_LIB) mcap-corpus ## run each fuzz target for FUZZTIME (scripts/fuzz.sh)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
