@@ -129,7 +129,7 @@ func (s *stream) element() (element, uint32, error) {
 		case knownVR(e.vr):
 			length = uint32(binary.LittleEndian.Uint16(b[6:]))
 		default:
-			return e, 0, fmt.Errorf("%w: unknown VR %q at inflated byte %d", ErrMalformed, e.vr, s.n-8)
+			return e, 0, fmt.Errorf("%w: unknown VR (bytes %x) at inflated byte %d", ErrMalformed, e.vr, s.n-8)
 		}
 	}
 	e.undefined = length == undefinedLength

@@ -241,7 +241,7 @@ func (r *reader) element() (element, error) {
 			r.off += 12
 		} else {
 			if !knownVR(e.vr) {
-				return e, fmt.Errorf("%w: unknown VR %q at byte %d", ErrMalformed, e.vr, r.off)
+				return e, fmt.Errorf("%w: unknown VR (bytes %x) at byte %d", ErrMalformed, e.vr, r.off)
 			}
 			length = uint32(r.bo.Uint16(r.b[r.off+6:]))
 			r.off += 8

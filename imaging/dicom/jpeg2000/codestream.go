@@ -88,7 +88,7 @@ func box(b []byte) (typ string, body, rest []byte, err error) {
 		n, hdr = binary.BigEndian.Uint64(b[8:]), 16
 	}
 	if n < hdr || n > uint64(len(b)) {
-		return "", nil, nil, fmt.Errorf("jpeg2000: JP2 box %q of %d bytes where %d are left", typ, n, len(b))
+		return "", nil, nil, fmt.Errorf("jpeg2000: JP2 box (type %x) of %d bytes where %d are left", typ, n, len(b))
 	}
 	return typ, b[hdr:n], b[n:], nil
 }
