@@ -9,12 +9,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/didicm/didicm/dicomweb"
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/recordkey"
 	"github.com/didicm/didicm/source"
 	"github.com/didicm/didicm/storage"
 )
+
+// seriesSelector is a source that lists only the series rules select (a
+// DICOMweb source).
+type seriesSelector interface {
+	SelectSeries([]dicomweb.SeriesRule) error
+}
 
 // manifestWriters is how many batch manifests a producer writes at once
 // while it lists.
@@ -33,6 +40,15 @@ func snapshot(ctx context.Context, spec jobs.Spec, store *jobs.Store, listWorker
 	defer in.Close()
 	if b, ok := in.(*storage.Bucket); ok {
 		b.ListWorkers = listWorkers
+	}
+	if len(spec.SeriesRules) > 0 {
+		sel, ok := in.(seriesSelector)
+		if !ok {
+			return jobs.Manifest{}, fmt.Errorf("job %s: series_rules need a DICOMweb input", spec.ID)
+		}
+		if err := sel.SelectSeries(spec.SeriesRules); err != nil {
+			return jobs.Manifest{}, err
+		}
 	}
 	prefix := spec.InputPrefix
 	if prefix != "" && prefix[len(prefix)-1] != '/' {

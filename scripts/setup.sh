@@ -23,6 +23,8 @@ command -v gdcmconv >/dev/null || pkgs+=(libgdcm-tools)
 ls /usr/include/*/libavformat/avformat.h >/dev/null 2>&1 || pkgs+=(libavformat-dev libavcodec-dev libswscale-dev) # imaging/video/ffmpeg (cgo)
 command -v ffmpeg >/dev/null || pkgs+=(ffmpeg) # video test corpus and reference decoder (ffmpeg, ffprobe)
 command -v /usr/bin/time >/dev/null || pkgs+=(time) # make bench-scale measures peak memory with it
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || pkgs+=(orthanc orthanc-dicomweb) # DICOMweb tests: a real Orthanc (internal/orthanctest)
+command -v dciodvfy >/dev/null || pkgs+=(dicom3tools) # DICOM SR checks (dciodvfy)
 command -v node >/dev/null || pkgs+=(nodejs npm) # DuckDB (npm) reads Parquet results in the tests
 command -v chromium >/dev/null || pkgs+=(chromium) # the report is checked in a real browser
 if [ ${#pkgs[@]} -gt 0 ]; then
