@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/didicm/didicm/dicomweb"
 	"github.com/didicm/didicm/imaging/dicom"
 	"github.com/didicm/didicm/imaging/dicom/jpeg2000"
 	"github.com/didicm/didicm/imaging/dicom/jpegls"
@@ -94,11 +95,14 @@ func startWorker(t *testing.T) *worker {
 // run enqueues a job of input and waits until it is summarised or its
 // remaining batches have failed; it returns the progress and the records
 // by key (and frame).
-func (w *worker) run(id, input string) (pipeline.Progress, map[string]pipeline.Record) {
+func (w *worker) run(id, input string, edit ...func(*jobs.Spec)) (pipeline.Progress, map[string]pipeline.Record) {
 	t := w.t
 	t.Helper()
 	spec := jobs.Spec{ID: id, InputURL: input, OutputURL: w.out, OutputPrefix: "out", BatchSize: 4, Sampler: "cp",
 		MaxRetry: 5, ReviewThreshold: 0.5}
+	for _, e := range edit {
+		e(&spec)
+	}
 	c := asynq.NewClient(w.redis)
 	defer c.Close()
 	if _, err := pipeline.Enqueue(context.Background(), spec, pipeline.Queue{Client: c}); err != nil {
@@ -224,6 +228,16 @@ func TestJobsReadOverDICOMweb(t *testing.T) {
 				t.Fatalf("%s over DICOMweb:\n%s\nfrom the bucket:\n%s", k, a, b)
 			}
 		}
+	})
+
+	t.Run("a job's series rules choose the series it reads", func(t *testing.T) {
+		rules := []dicomweb.SeriesRule{{Modality: []string{"CT"}, ImageType: []string{"axial"}, MinInstances: 5}}
+		_, recs := w.run("rules", sourceURL(pacs.DICOMweb(), ""), func(s *jobs.Spec) { s.SeriesRules = rules })
+		want := corpusKeys(func(e entry) bool { return strings.Contains(e.File, "chest-ct-axial") })
+		if len(want) == 0 {
+			t.Fatal("the corpus has no axial CT series")
+		}
+		sameKeys(t, objects(recs), want)
 	})
 
 	t.Run("a study deleted between listing and reading gives error records, not a failed job", func(t *testing.T) {
