@@ -42,7 +42,8 @@ type Event struct {
 	// Start and End are its first and last frames' times (seconds).
 	Start float64 `json:"start"`
 	End   float64 `json:"end"`
-	// Keys are its frames' keys in time order.
+	// Frames counts its frames; Keys are their keys in time order.
+	Frames          int          `json:"frames"`
 	Keys            []string     `json:"keys"`
 	MeanEntropyNorm float64      `json:"mean_entropy_norm"`
 	Peak            Frame        `json:"peak"`    // the most uncertain frame
@@ -181,7 +182,7 @@ func (s *streams) events(fn func(Event) error) error {
 // event builds one event's line from its frames, in time order.
 func (s *streams) event(st *stream, fs []flagged) Event {
 	e := Event{FormatVersion: FormatVersion, Object: st.key.Object, Topic: st.key.Topic,
-		Start: seconds(fs[0].t), End: seconds(fs[len(fs)-1].t), Keys: make([]string, len(fs))}
+		Start: seconds(fs[0].t), End: seconds(fs[len(fs)-1].t), Frames: len(fs), Keys: make([]string, len(fs))}
 	peak, counts, sum := 0, map[int16]int{}, 0.0
 	for i, f := range fs {
 		e.Keys[i] = st.key.At(time.Duration(f.t) * time.Millisecond).String()

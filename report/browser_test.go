@@ -35,7 +35,7 @@ const pageCheck = `({
 	charts: [...document.querySelectorAll("svg")].map(s => ({
 		id: s.id,
 		width: s.getBoundingClientRect().width,
-		drawn: [...s.querySelectorAll("rect, line")].filter(e => e.getBoundingClientRect().width > 0).length,
+		drawn: [...s.querySelectorAll("rect, line, path")].filter(e => e.getBoundingClientRect().width > 0).length,
 	})),
 	scripts: document.querySelectorAll("script").length,
 	classLabel: [...document.querySelectorAll("#classes text")].map(e => e.textContent).filter(s => s.includes("alert")).join(),
@@ -47,56 +47,90 @@ type pageState struct {
 	ClassLabel string    `json:"classLabel"`
 }
 
-func TestTheReportRendersInAHeadlessBrowser(t *testing.T) {
-	bin := browsertest.Chromium(t)
-	ctx := context.Background()
-	j := newSyntheticJob(t)
-	if _, err := pipeline.Finish(ctx, j.store, j.spec); err != nil {
-		t.Fatal(err)
-	}
-	must(t, report.Write(ctx, j.store, report.Options{Labels: j.labels}))
-	file := (&url.URL{Scheme: "file", Path: j.path(j.store.Layout().Report())}).String()
+// tab is a headless Chromium tab showing one file, with the requests it
+// made and what went wrong in it.
+type tab struct {
+	ctx      context.Context
+	file     string
+	mu       sync.Mutex
+	requests []string
+	problems []string
+}
 
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
+// openFile shows a file in a new headless Chromium.
+func openFile(t *testing.T, path string) *tab {
+	t.Helper()
+	bin := browsertest.Chromium(t)
+	tb := &tab{file: (&url.URL{Scheme: "file", Path: path}).String()}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.WindowSize(1100, 900))
 	ctx, cancel = chromedp.NewExecAllocator(ctx, opts...)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancel = chromedp.NewContext(ctx)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("start chromium: %v", err)
 	}
-	var mu sync.Mutex
-	var requests, problems []string
+	tb.ctx = ctx
 	must(t, chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
 		switch e := ev.(type) {
 		case *network.EventRequestWillBeSent:
-			requests = append(requests, e.Request.URL)
+			tb.requests = append(tb.requests, e.Request.URL)
 		case *runtime.EventConsoleAPICalled:
 			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning ||
 				e.Type == runtime.ConsoleAPICalledTypeAssert {
-				problems = append(problems, "console "+string(e.Type))
+				tb.problems = append(tb.problems, "console "+string(e.Type))
 			}
 		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+e.ExceptionDetails.Text)
+			tb.problems = append(tb.problems, "exception: "+e.ExceptionDetails.Text)
 		case *log.EventEntryAdded:
 			if e.Entry.Level == log.EntryLevelError || e.Entry.Level == log.EntryLevelWarning {
-				problems = append(problems, "log "+string(e.Entry.Level)+": "+e.Entry.Text)
+				tb.problems = append(tb.problems, "log "+string(e.Entry.Level)+": "+e.Entry.Text)
 			}
 		}
 	}))
-	if err := chromedp.Do(ctx, chromedp.Navigate(file)); err != nil {
-		t.Fatalf("open %s: %v", file, err)
+	if err := chromedp.Do(ctx, chromedp.Navigate(tb.file)); err != nil {
+		t.Fatalf("open %s: %v", tb.file, err)
 	}
-	title, err := chromedp.Run(ctx, chromedp.Title())
-	if err != nil || title != "didicm report: job synthetic" {
-		t.Fatalf("title %q, %v", title, err)
+	return tb
+}
+
+// screenshot leaves a picture of the whole page in build/test-artifacts.
+func (tb *tab) screenshot(t *testing.T, path string) {
+	t.Helper()
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	must(t, err)
+	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	must(t, os.WriteFile(path, png, 0o644))
+}
+
+// checkClean fails the test if the page fetched anything but itself, or
+// the browser saw a problem.
+func (tb *tab) checkClean(t *testing.T) {
+	t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if !slices.Contains(tb.requests, tb.file) {
+		t.Errorf("the listener saw no request for the page itself (%v): it would miss others too", tb.requests)
 	}
-	state, err := chromedp.Run(ctx, chromedp.Evaluate[pageState](pageCheck))
+	for _, u := range tb.requests {
+		if u != tb.file {
+			t.Errorf("the page fetched %s", u)
+		}
+	}
+	for _, p := range tb.problems {
+		t.Errorf("browser: %s", p)
+	}
+}
+
+// charts checks that every chart is drawn and returns their IDs.
+func (tb *tab) charts(t *testing.T) ([]string, pageState) {
+	t.Helper()
+	state, err := chromedp.Run(tb.ctx, chromedp.Evaluate[pageState](pageCheck))
 	must(t, err)
 	var ids []string
 	for _, c := range state.Charts {
@@ -105,6 +139,22 @@ func TestTheReportRendersInAHeadlessBrowser(t *testing.T) {
 			t.Errorf("chart %s is %.0f px wide with %d drawn shapes", c.ID, c.Width, c.Drawn)
 		}
 	}
+	return ids, state
+}
+
+func TestTheReportRendersInAHeadlessBrowser(t *testing.T) {
+	ctx := context.Background()
+	j := newSyntheticJob(t)
+	if _, err := pipeline.Finish(ctx, j.store, j.spec); err != nil {
+		t.Fatal(err)
+	}
+	must(t, report.Write(ctx, j.store, report.Options{Labels: j.labels}))
+	tb := openFile(t, j.path(j.store.Layout().Report()))
+	title, err := chromedp.Run(tb.ctx, chromedp.Title())
+	if err != nil || title != "didicm report: job synthetic" {
+		t.Fatalf("title %q, %v", title, err)
+	}
+	ids, state := tb.charts(t)
 	want := []string{"throughput", "classes", "entropy", "max-prob-quantiles", "set-sizes", "errors", "reliability"}
 	if !slices.Equal(ids, want) {
 		t.Errorf("charts %v, want %v", ids, want)
@@ -112,23 +162,6 @@ func TestTheReportRendersInAHeadlessBrowser(t *testing.T) {
 	if state.Scripts != 0 || state.ClassLabel != oddClass {
 		t.Errorf("%d scripts; the odd class shows as %q", state.Scripts, state.ClassLabel)
 	}
-
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	must(t, err)
-	must(t, os.MkdirAll(filepath.Dir(screenshotPath), 0o755))
-	must(t, os.WriteFile(screenshotPath, png, 0o644))
-
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Contains(requests, file) {
-		t.Errorf("the listener saw no request for the page itself (%v): it would miss others too", requests)
-	}
-	for _, u := range requests {
-		if u != file {
-			t.Errorf("the page fetched %s", u)
-		}
-	}
-	for _, p := range problems {
-		t.Errorf("browser: %s", p)
-	}
+	tb.screenshot(t, screenshotPath)
+	tb.checkClean(t)
 }

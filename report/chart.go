@@ -13,6 +13,7 @@ type chart struct {
 	W, H      float64
 	Rects     []rect
 	Lines     []line
+	Paths     []pathShape
 	Texts     []text
 }
 

@@ -49,6 +49,9 @@ type page struct {
 	SetSizes              *chart
 	SetNote, RecordsNote  string
 	Labels                *labelled
+	Studies               *studySection
+	Times                 *timeSection
+	GroupsNote            string
 }
 
 type count struct {
@@ -112,6 +115,7 @@ func (j *job) page() page {
 		p.Errors = rows("errors", "Error reasons", countRows(s.ErrorReasons, len(s.ErrorReasons)), s.Errors)
 	}
 	p.PlanFacts, p.PlanLists, p.PlanJSON = planFacts(s.Plan)
+	p.Studies, p.Times, p.GroupsNote = j.groups.studySection(), j.groups.timeSection(pipeline.RuleOf(j.spec)), j.groupsNote
 	if t := j.tally; t != nil {
 		p.SetSizes, p.SetNote = setSizeChart(t)
 		if t.labels != nil {

@@ -56,6 +56,10 @@ type job struct {
 	rates []rateBin
 	tally *tally // nil when the records were not read
 	note  string // why the records were not read, when they were wanted
+	// groups is what the group files hold (package grouping), if any;
+	// groupsNote says why they could not be read.
+	groups     *groupsRead
+	groupsNote string
 }
 
 func gather(ctx context.Context, store *jobs.Store, opts Options) (*job, error) {
@@ -81,6 +85,9 @@ func gather(ctx context.Context, store *jobs.Store, opts Options) (*job, error) 
 	}
 	// About two batches a bar at least: a small job's minutes would be mostly empty.
 	j.width, j.rates = throughput(done, man.Batches, min(maxRateBins, max(1, len(done)/2)))
+	if j.groups, err = readGroups(ctx, store); err != nil {
+		j.groups, j.groupsNote = nil, "The answers per study and the events could not be read: "+err.Error()
+	}
 	t := newTally(spec, opts.Labels)
 	if t.setSizes == nil && t.labels == nil {
 		return j, nil

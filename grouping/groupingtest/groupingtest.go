@@ -88,8 +88,9 @@ func Failed(key string) pipeline.Record {
 }
 
 // Posterior is a posterior over Classes sure of class c at about sure
-// (0.2: no idea, 1: certain), the rest spread with noise from r.
+// (0: no idea, 0.99 at most), the rest spread with noise from r.
 func Posterior(r *rand.Rand, c int, sure float64) []float64 {
+	sure = min(max(sure, 0), 0.99)
 	p := make([]float64, len(Classes))
 	sum := 0.0
 	for i := range p {
