@@ -69,6 +69,13 @@ type Metadata struct {
 	// trained on other images and gets imaging.DefaultIntensity, "bits",
 	// which reads a grey DICOM as a PNG of the same samples is read.
 	Intensity imaging.Intensity
+	// ClassCodes code the classes for DICOM structured reports
+	// (didicm.class_codes, optional): nil when the model declares none,
+	// else K entries in class-index order, nil for a class without a code.
+	ClassCodes []*ClassCode
+	// Name and Version name the model in reports (didicm.model_name and
+	// didicm.model_version, optional; empty when absent).
+	Name, Version string
 }
 
 // NumClasses is K.
@@ -111,11 +118,13 @@ func Parse(props map[string]string) (*Metadata, error) {
 	}
 	m.RecommendedSteps = p.optionalInt("recommended_steps")
 	m.MinSteps = p.optionalInt("min_steps")
+	m.Name, m.Version = p.props[Prefix+"model_name"], p.props[Prefix+"model_version"]
 	k := p.int("num_classes")
 	p.json("class_names", &m.ClassNames)
 	p.json("norm_mean", &m.Mean)
 	p.json("norm_std", &m.Std)
 	p.json("degradation", &m.Degradation)
+	m.ClassCodes = p.classCodes(k)
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -138,6 +147,8 @@ func Parse(props map[string]string) (*Metadata, error) {
 		{m.Intensity.Validate() == nil, "intensity", fmt.Sprint(m.Intensity.Validate())},
 		{m.RecommendedSteps >= 0 && m.RecommendedSteps <= 1000, "recommended_steps", "want 0 (none) to 1000"},
 		{m.MinSteps >= 0 && (m.RecommendedSteps == 0 || m.MinSteps <= m.RecommendedSteps), "min_steps", "want 0 (none) up to recommended_steps"},
+		{plainText(m.Name, 64), "model_name", "want at most 64 characters, no control characters or backslashes"},
+		{plainText(m.Version, 64), "model_version", "want at most 64 characters, no control characters or backslashes"},
 		{m.Degradation.Kind == "none" || m.Degradation.Kind == "lowres" && m.Degradation.Resolution > 0, "degradation", "want none or lowres with a resolution"},
 	}
 	for _, c := range checks {
