@@ -23,6 +23,7 @@ import (
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/modelmeta"
+	"github.com/didicm/didicm/output"
 	"github.com/didicm/didicm/pipeline"
 	"github.com/didicm/didicm/plan"
 	"github.com/didicm/didicm/recordkey"
@@ -64,6 +65,9 @@ type Processor struct {
 	// Nil means list the output bucket after every batch, and keep failures
 	// in the bucket only.
 	Tracker *pipeline.Tracker
+	// Outputs are written when a job finishes, after its report (for
+	// instance dicomsr's structured reports). Nil means none.
+	Outputs []output.Writer
 	// Name identifies this worker in failure records.
 	Name    string
 	Log     *slog.Logger
@@ -337,6 +341,7 @@ func (p *Processor) finish(ctx context.Context, job *openJob) {
 	if err := report.Write(ctx, job.store, report.Options{}); err != nil {
 		p.Log.Warn("job report", "job", job.spec.ID, "err", err) // the summary stands
 	}
+	p.writeOutputs(ctx, job)
 }
 
 // mayBeComplete counts the batch and says whether the job may be complete;

@@ -1,0 +1,37 @@
+package workers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/didicm/didicm/jobs"
+	"github.com/didicm/didicm/output"
+)
+
+// writeOutputs runs the processor's Outputs (Processor.Outputs: DICOM
+// structured reports, exports) on a job just summarised, after its
+// report, each reading the finished job as `didicm export --to NAME`
+// would. A writer that fails is logged and the others still run; the job
+// stays finished (its records and summary stand), and a writer run again
+// replaces what it wrote.
+func (p *Processor) writeOutputs(ctx context.Context, job *openJob) {
+	if len(p.Outputs) == 0 {
+		return
+	}
+	j, err := output.Open(ctx, job.store)
+	if err != nil {
+		p.Log.Warn("job outputs", "job", job.spec.ID, "err", err)
+		return
+	}
+	for _, w := range p.Outputs {
+		err := w.Write(ctx, j)
+		switch {
+		case errors.Is(err, jobs.ErrParquetResults):
+			p.Log.Info("job output not written: the results are Parquet", "job", job.spec.ID, "output", w.Name())
+		case err != nil:
+			p.Log.Warn("job output", "job", job.spec.ID, "output", w.Name(), "err", err)
+		default:
+			p.Log.Info("job output written", "job", job.spec.ID, "output", w.Name())
+		}
+	}
+}
