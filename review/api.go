@@ -8,11 +8,12 @@ import (
 // maxPage is the most items one GET /items answers.
 const maxPage = 500
 
-// stateAnswer is GET /state.
+// stateAnswer is GET /state: counts of entries (an image, or a group of
+// images decided together).
 type stateAnswer struct {
 	Total     int `json:"total"`
 	Done      int `json:"done"`
-	FirstOpen int `json:"first_open"` // -1 when every item is decided
+	FirstOpen int `json:"first_open"` // -1 when every entry is decided
 	PageSize  int `json:"page_size"`
 }
 
@@ -24,7 +25,8 @@ type pageAnswer struct {
 	Items []itemJSON `json:"items"`
 }
 
-// itemJSON is an item as the page reads it.
+// itemJSON is an entry as the page reads it: its (first) image and, for
+// a group, the group.
 type itemJSON struct {
 	Index       int          `json:"index"`
 	Key         string       `json:"key"`
@@ -37,7 +39,10 @@ type itemJSON struct {
 	Top         []choiceJSON `json:"top"`
 	Error       string       `json:"error,omitempty"`
 	ErrorReason string       `json:"error_reason,omitempty"`
-	Decided     *Decision    `json:"decided"`
+	// Decided is the image's last decision; for a group, its first
+	// image's once every image of it is decided.
+	Decided *Decision  `json:"decided"`
+	Group   *groupJSON `json:"group,omitempty"`
 }
 
 // choiceJSON is one shown class; Class is "" when the job does not name it.
@@ -47,18 +52,18 @@ type choiceJSON struct {
 	Prob  float32 `json:"prob"`
 }
 
-// state answers the counts and the first open item, with every reviewer's
-// decisions as they are now.
+// state answers the counts and the first open entry, with every
+// reviewer's decisions as they are now.
 func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 	if !s.refresh(w, r) {
 		return
 	}
 	done, first := s.decided.state()
-	writeJSON(w, stateAnswer{Total: len(s.items), Done: done, FirstOpen: first, PageSize: s.cfg.PageSize})
+	writeJSON(w, stateAnswer{Total: len(s.entries), Done: done, FirstOpen: first, PageSize: s.cfg.PageSize})
 }
 
-// page answers items [from, from+n) in the list's order (computed once,
-// at Open) with the last decision on each.
+// page answers entries [from, from+n) in the list's order (computed once,
+// at Open) with the last decisions on their images.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	from, err1 := strconv.Atoi(r.URL.Query().Get("from"))
 	n, err2 := strconv.Atoi(r.URL.Query().Get("n"))
@@ -69,25 +74,47 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	if !s.refresh(w, r) {
 		return
 	}
-	from = min(from, len(s.items))
-	to := min(from+n, len(s.items))
-	decided, done := s.decided.slice(from, to)
-	out := pageAnswer{From: from, Total: len(s.items), Done: done, Items: make([]itemJSON, to-from)}
+	from = min(from, len(s.entries))
+	to := min(from+n, len(s.entries))
+	out := pageAnswer{From: from, Total: len(s.entries), Items: make([]itemJSON, to-from)}
 	for k := range out.Items {
-		out.Items[k] = s.itemJSON(from+k, decided[k])
+		out.Items[k], out.Done = s.entryJSON(from + k)
 	}
 	writeJSON(w, out)
 }
 
-func (s *Server) itemJSON(i int, d *Decision) itemJSON {
+// entryJSON is entry e as the page reads it, and the decided entries.
+func (s *Server) entryJSON(e int) (itemJSON, int) {
+	en := &s.entries[e]
+	if en.group == nil {
+		ds, _, done := s.decided.decisionsOf(e, []int32{en.lead})
+		return s.itemJSON(e, en.lead, ds[0]), done
+	}
+	shown := en.members[:min(len(en.members), maxMembers)]
+	ds, decided, done := s.decided.decisionsOf(e, shown)
+	var lead *Decision
+	if decided == len(en.members) {
+		lead = ds[0]
+	}
+	out := s.itemJSON(e, en.lead, lead)
+	out.Group = s.groupJSON(en, shown, ds, decided)
+	return out, done
+}
+
+func (s *Server) itemJSON(e int, i int32, d *Decision) itemJSON {
 	it := &s.items[i]
-	out := itemJSON{Index: i, Key: it.key, Class: s.names.predicted(it), ClassIndex: it.index, MaxProb: it.maxProb,
-		EntropyNorm: it.entropy, Set: it.set, Top: make([]choiceJSON, len(it.top)), Error: it.err, ErrorReason: it.reason, Decided: d}
+	out := itemJSON{Index: e, Key: it.key, Class: s.names.predicted(it), ClassIndex: it.index, MaxProb: it.maxProb,
+		EntropyNorm: it.entropy, Set: it.set, Top: s.choices(it.top), Error: it.err, ErrorReason: it.reason, Decided: d}
 	if it.setSize >= 0 {
 		out.SetSize = &it.setSize
 	}
-	for k, c := range it.top {
-		out.Top[k] = choiceJSON{Class: s.names.name(c.index), Index: c.index, Prob: c.prob}
+	return out
+}
+
+func (s *Server) choices(cs []choice) []choiceJSON {
+	out := make([]choiceJSON, len(cs))
+	for k, c := range cs {
+		out[k] = choiceJSON{Class: s.names.name(c.index), Index: c.index, Prob: c.prob}
 	}
 	return out
 }

@@ -8,22 +8,27 @@ import (
 	"strings"
 )
 
-// decisionRequest is what the page posts.
+// decisionRequest is what the page posts: a decision on one image (Key)
+// or on every image of a group (Group).
 type decisionRequest struct {
 	Key      string `json:"key"`
+	Group    string `json:"group"`
 	Decision string `json:"decision"`
 	Class    string `json:"class"`
 }
 
-// decisionAnswer is the decision as stored, and how many items are decided.
+// decisionAnswer is the decision as stored (for a group, on its first
+// image), how many images it covers, and how many entries are decided.
 type decisionAnswer struct {
 	Decision
-	Done int `json:"done"`
+	Images int `json:"images"`
+	Done   int `json:"done"`
 }
 
-// decide stores one decision in this server's review session and answers
-// it as stored; it answers 200 only once the decision is stored. Only
-// JSON bodies are taken, so that another site's form cannot post one.
+// decide stores a decision in this server's review session and answers
+// it as stored; it answers 200 only once the decision is stored. A
+// decision on a group is one line per image, stored together. Only JSON
+// bodies are taken, so that another site's form cannot post one.
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		http.Error(w, "want application/json", http.StatusUnsupportedMediaType)
@@ -34,21 +39,41 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad decision: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	d, err := s.decision(req)
+	ds, err := s.decisions(req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	line, _ := json.Marshal(d)
-	key, at, err := s.session.Append(r.Context(), append(line, '\n'))
+	var lines []byte
+	for _, d := range ds {
+		line, _ := json.Marshal(d)
+		lines = append(append(lines, line...), '\n')
+	}
+	key, at, err := s.session.Append(r.Context(), lines)
 	if err != nil {
-		s.cfg.Log.Error("record decision", "key", d.Key, "err", err)
+		s.cfg.Log.Error("record decision", "key", ds[0].Key, "group", req.Group, "err", err)
 		http.Error(w, "could not record the decision", http.StatusInternalServerError)
 		return
 	}
-	done := s.decided.add(&stored{Decision: d, at: unixNano(d.Time), obj: key, line: at})
-	s.cfg.Log.Info("decision", "key", d.Key, "decision", d.Decision, "class", d.Class, "reviewer", d.Reviewer)
-	writeJSON(w, decisionAnswer{Decision: d, Done: done})
+	st := make([]*stored, len(ds))
+	for k, d := range ds {
+		st[k] = &stored{Decision: d, at: unixNano(d.Time), obj: key, line: at + k}
+	}
+	done := s.decided.add(st...)
+	s.cfg.Log.Info("decision", "key", ds[0].Key, "group", req.Group, "images", len(ds), "decision", req.Decision,
+		"class", ds[0].Class, "reviewer", s.cfg.Reviewer)
+	writeJSON(w, decisionAnswer{Decision: ds[0], Images: len(ds), Done: done})
+}
+
+// decisions checks a request and completes its decisions: one for an
+// image, one per image for a group.
+func (s *Server) decisions(req decisionRequest) ([]Decision, error) {
+	base := Decision{Reviewer: s.cfg.Reviewer, Time: s.cfg.Now().UTC().Format(timeLayout)}
+	if req.Group != "" {
+		return s.groupDecisions(req, base)
+	}
+	d, err := s.decision(req)
+	return []Decision{d}, err
 }
 
 // decision checks a request against the list and the job's class names,

@@ -35,6 +35,9 @@ type Decision struct {
 	Class    string `json:"class"`
 	Reviewer string `json:"reviewer"`
 	Time     string `json:"time"` // RFC 3339
+	// Group names the group the decision was made on, one decision per
+	// image of it ("study:UID", "event:KEY"); empty for one image.
+	Group string `json:"group,omitempty"`
 }
 
 // stored is a decision and where it is stored, which orders decisions
@@ -92,10 +95,16 @@ type decisions struct {
 	refreshing sync.Mutex        // one refresh at a time; guards objs
 	objs       map[string]object // other sessions' objects, by key
 
-	mu   sync.Mutex
-	own  []*stored // this session's decisions
-	last []*stored // per item; nil: open
-	done int
+	// entryOf is each item's entry, and size each entry's items (nil: an
+	// entry per item).
+	entryOf []int32
+	size    []int32
+
+	mu        sync.Mutex
+	own       []*stored // this session's decisions
+	last      []*stored // per item; nil: open
+	done      int       // entries whose every item is decided
+	entryDone []int32   // decided items per entry
 }
 
 // object is a decisions object as last read.
@@ -105,8 +114,38 @@ type object struct {
 	ds   []stored
 }
 
-func newDecisions(store *jobs.Store, session *jobs.ReviewSession, index map[string]int32, n int) *decisions {
-	return &decisions{store: store, session: session, index: index, n: n, objs: map[string]object{}, last: make([]*stored, n)}
+func newDecisions(store *jobs.Store, session *jobs.ReviewSession, index map[string]int32, n int, entries []entry) *decisions {
+	c := &decisions{store: store, session: session, index: index, n: n, objs: map[string]object{}, last: make([]*stored, n)}
+	if len(entries) != n {
+		c.entryOf, c.size = make([]int32, n), make([]int32, len(entries))
+		for e := range entries {
+			c.size[e] = int32(entries[e].size())
+			if entries[e].members == nil {
+				c.entryOf[entries[e].lead] = int32(e)
+			}
+			for _, i := range entries[e].members {
+				c.entryOf[i] = int32(e)
+			}
+		}
+	}
+	c.entryDone = make([]int32, c.entries())
+	return c
+}
+
+// entries is how many entries the list has.
+func (c *decisions) entries() int {
+	if c.entryOf == nil {
+		return c.n
+	}
+	return len(c.size)
+}
+
+// entry is item i's entry, and how many items it holds.
+func (c *decisions) entry(i int32) (int32, int32) {
+	if c.entryOf == nil {
+		return i, 1
+	}
+	return c.entryOf[i], c.size[c.entryOf[i]]
 }
 
 // refresh lists the decisions objects, reads those that changed and, if
@@ -177,7 +216,7 @@ func (c *decisions) read(ctx context.Context, objs []jobs.ReviewObject) error {
 func (c *decisions) merge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.last, c.done = make([]*stored, c.n), 0
+	c.last, c.done, c.entryDone = make([]*stored, c.n), 0, make([]int32, c.entries())
 	for _, o := range c.objs {
 		for k := range o.ds {
 			c.take(&o.ds[k])
@@ -197,44 +236,58 @@ func (c *decisions) take(d *stored) {
 	switch last := c.last[i]; {
 	case last == nil:
 		c.last[i] = d
-		c.done++
+		e, size := c.entry(i)
+		if c.entryDone[e]++; c.entryDone[e] == size {
+			c.done++
+		}
 	case d.after(last):
 		c.last[i] = d
 	}
 }
 
-// add takes one of this session's decisions, once stored; it returns the
-// number of decided items.
-func (c *decisions) add(d *stored) int {
+// add takes some of this session's decisions, once stored; it returns
+// the number of decided entries.
+func (c *decisions) add(ds ...*stored) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.own = append(c.own, d)
-	c.take(d)
+	for _, d := range ds {
+		c.own = append(c.own, d)
+		c.take(d)
+	}
 	return c.done
 }
 
-// state returns the number of decided items and the first open one (-1
+// state returns the number of decided entries and the first open one (-1
 // when none is).
 func (c *decisions) state() (int, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, d := range c.last {
-		if d == nil {
-			return c.done, i
+	for e := range c.entries() {
+		if c.entryDone[e] < c.sizeOf(e) {
+			return c.done, e
 		}
 	}
 	return c.done, -1
 }
 
-// slice returns the decisions on items [from, to) and the decided count.
-func (c *decisions) slice(from, to int) ([]*Decision, int) {
+// sizeOf is how many items entry e holds.
+func (c *decisions) sizeOf(e int) int32 {
+	if c.entryOf == nil {
+		return 1
+	}
+	return c.size[e]
+}
+
+// decisionsOf returns the decisions on the given items, how many of the
+// entry's items are decided, and the decided entries.
+func (c *decisions) decisionsOf(e int, items []int32) ([]*Decision, int, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*Decision, to-from)
-	for i := range out {
-		if d := c.last[from+i]; d != nil {
-			out[i] = &d.Decision
+	out := make([]*Decision, len(items))
+	for k, i := range items {
+		if d := c.last[i]; d != nil {
+			out[k] = &d.Decision
 		}
 	}
-	return out, c.done
+	return out, int(c.entryDone[e]), c.done
 }

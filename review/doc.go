@@ -9,6 +9,20 @@
 // list's length; its script fetches the list a page at a time (GET /items)
 // and the counts (GET /state).
 //
+// Groups: the images of one event (events.jsonl: uncertain frames of a
+// video or log topic close in time) or, failing that, of one DICOM study
+// (by the study UID of its review lines), at least two of them, are one
+// entry of the list, placed where its most uncertain image is; failed
+// images stay alone. The page shows a group's first images (12, most
+// uncertain first), its classes (its study's answer from studies.jsonl,
+// or the mean of its images' shown classes) and, for a study, its answer;
+// one decision on it stores one decision per image of it, each naming the
+// group (Decision.Group): labelling it with a class accepts the images
+// that predict that class and picks it for the others, so that exports
+// and calibration read decisions per image as before. Counts and the
+// first open entry are of entries; a group is done once each of its
+// images is decided.
+//
 // Decisions: each server is one review session of jobs.Store
 // (reviews/NAME/SESSION-N.jsonl), which only it writes, and a decision is
 // acknowledged only once stored, so any number of servers, for one

@@ -31,6 +31,7 @@ type item struct {
 	entropy float64 // normalised
 	err     string
 	reason  string
+	study   string // the DICOM study's UID, shared between its items; "" for none
 }
 
 // choice is one of an image's most probable classes.
@@ -55,6 +56,7 @@ type listLine struct {
 	ErrorReason   string       `json:"error_reason"`
 	PredictionSet []string     `json:"prediction_set"`
 	SetSize       *int         `json:"set_size"`
+	StudyUID      string       `json:"study_uid"`
 }
 
 type classProb struct {
@@ -89,7 +91,7 @@ func readList(r io.Reader, names *classNames) ([]item, error) {
 // itemOf makes a line's item, noting the names it gives.
 func (c *classNames) itemOf(l *listLine) item {
 	it := item{key: l.Key, index: -1, setSize: -1, maxProb: float32(l.MaxProb), entropy: l.EntropyNorm,
-		err: l.Error, reason: c.intern(l.ErrorReason)}
+		err: l.Error, reason: c.intern(l.ErrorReason), study: c.intern(l.StudyUID)}
 	if l.ClassIndex != nil && l.Error == "" {
 		it.index = int32(*l.ClassIndex)
 		c.note(*l.ClassIndex, l.Class)

@@ -32,7 +32,7 @@ type pageData struct {
 
 // shell serves the page: a few kilobytes whatever the list's length.
 func (s *Server) shell(w http.ResponseWriter, _ *http.Request) {
-	d := pageData{Job: s.job, Reviewer: s.cfg.Reviewer, Total: len(s.items), PageSize: s.cfg.PageSize, Nonce: nonce(),
+	d := pageData{Job: s.job, Reviewer: s.cfg.Reviewer, Total: len(s.entries), PageSize: s.cfg.PageSize, Nonce: nonce(),
 		Script: template.JS(reviewJS), Style: template.CSS(reviewCSS)}
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, d); err != nil {

@@ -14,11 +14,12 @@
   const full = document.getElementById("full");
   const other = document.getElementById("other-class");
   const keepPages = 5; // pages of items held, around the current one
-  const keepImages = 12; // images held as object URLs
+  const keepImages = 40; // images held as object URLs (a group shows up to 12 at once)
   const pages = new Map(); // page number → promise of its items
   const images = new Map(); // image URL → promise of an object URL, oldest first
   let cur = -1;
-  let shown = null; // the item on screen
+  let shown = null; // the entry on screen
+  let member = 0; // the image of a group on screen
   let busy = false;
   let asked = 0; // requests sent, and the last whose count was shown
   let counted = 0;
@@ -107,25 +108,103 @@
     return out;
   }
 
+  // keyOf is the key of the image on screen: the entry's, or its group's
+  // chosen member's.
+  function keyOf(it) {
+    return it.group ? it.group.members[member].key : it.key;
+  }
+
+  function keyOf0(it) { return it.group ? it.group.members[0].key : it.key; }
+
   function render(it) {
+    if (shown !== it) member = 0;
     shown = it;
     view.hidden = false;
     view.dataset.index = String(it.index);
     view.classList.toggle("done", !!it.decided);
-    view.querySelector(".key").textContent = it.key;
-    view.querySelector(".status").replaceChildren(...statusOf(it.decided));
-    view.querySelector(".details").replaceChildren(...details(it));
+    view.classList.toggle("group", !!it.group);
+    view.querySelector(".key").textContent = keyOf(it);
+    view.querySelector(".status").replaceChildren(...(it.group ? groupStatus(it.group, it.decided) : statusOf(it.decided)));
+    view.querySelector(".details").replaceChildren(...(it.group ? groupDetails(it) : details(it)));
+    showImage(it);
+  }
+
+  function showImage(it) {
+    const key = keyOf(it);
     const box = view.querySelector(".image");
     box.replaceChildren(el("span", "placeholder", "loading…"));
-    imageURL(it.key).then((src) => {
-      if (shown !== it) return;
+    imageURL(key).then((src) => {
+      if (shown !== it || keyOf(it) !== key) return;
       const img = document.createElement("img");
-      img.alt = it.key;
+      img.alt = key;
       img.src = src;
       box.replaceChildren(img);
     }, (err) => {
-      if (shown === it) box.replaceChildren(el("span", "placeholder failed", "No image: " + err.message));
+      if (shown === it && keyOf(it) === key) box.replaceChildren(el("span", "placeholder failed", "No image: " + err.message));
     });
+  }
+
+  function groupStatus(g, d) {
+    if (g.decided === g.count && d) return statusOf(d).concat(" (all " + g.count + " images)");
+    return [g.decided + " of " + g.count + " images decided"];
+  }
+
+  function num(v) { return Number(v).toFixed(3); }
+
+  // groupDetails shows a group: what it is, its classes (the keys and
+  // clicks decide every image of it) and its images, most uncertain first.
+  function groupDetails(it) {
+    const g = it.group;
+    const head = el("p", "group-head");
+    if (g.kind === "study") {
+      head.append("Study ", el("span", "uid", g.study_uid), " · " + g.count + " images for review");
+      if (g.answer) {
+        head.append(" of " + g.answer.images + " · study answer ", el("b", "answer", g.answer.class || "(unnamed)"),
+          " p " + num(g.answer.max_prob) + ", entropy " + num(g.answer.entropy_norm) + (g.answer.review ? " · study flagged" : ""));
+      }
+    } else {
+      head.append("Event in ", el("span", "uid", g.object + (g.topic ? " " + g.topic : "")),
+        " · " + num(g.start) + "–" + num(g.end) + " s · " + g.count + " uncertain frames");
+    }
+    const classes = el("ol", "classes");
+    g.top.forEach((c, j) => {
+      const meter = document.createElement("meter");
+      meter.min = 0; meter.max = 1; meter.value = c.prob;
+      const li = el("li", c.class ? "" : "unnamed", el("kbd", "", String(j + 1)), " ", el("span", "name", c.class || "#" + c.index + " (no name)"),
+        " ", meter, " " + c.prob.toFixed(3));
+      if (it.decided && c.class && it.decided.class === c.class) li.classList.add("chosen");
+      li.addEventListener("click", () => pick(c.class, c.index));
+      classes.append(li);
+    });
+    const strip = el("div", "members");
+    g.members.forEach((m, j) => {
+      const b = el("button", "member" + (j === member ? " chosen" : "") + (m.decided ? " decided" : ""));
+      b.type = "button";
+      b.title = m.key + " · " + (m.class || "?") + " · entropy " + num(m.entropy_norm);
+      b.dataset.key = m.key;
+      b.append(el("span", "placeholder", String(j + 1)));
+      imageURL(m.key).then((src) => {
+        const img = document.createElement("img");
+        img.alt = m.key;
+        img.src = src;
+        b.replaceChildren(img);
+      }, () => {});
+      b.addEventListener("click", (e) => { e.currentTarget.blur(); choose(j); });
+      strip.append(b);
+    });
+    const out = [head, el("p", "", "Label every image of this " + g.kind + " (keys as for one image; ", el("kbd", "", "["),
+      "/", el("kbd", "", "]"), " other image):"), classes, strip];
+    if (g.count > g.members.length) out.push(el("p", "more", "and " + (g.count - g.members.length) + " more, decided with them"));
+    return out;
+  }
+
+  // choose shows image j of the group on screen.
+  function choose(j) {
+    if (!shown || !shown.group || j < 0 || j >= shown.group.members.length) return;
+    member = j;
+    view.querySelector(".key").textContent = keyOf(shown);
+    view.querySelectorAll(".members .member").forEach((b, k) => b.classList.toggle("chosen", k === j));
+    showImage(shown);
   }
 
   async function show(i) {
@@ -141,7 +220,7 @@
     }
     if (cur !== i) return;
     render(it);
-    if (i + 1 < total) itemAt(i + 1).then((n) => imageURL(n.key)).catch(() => {});
+    if (i + 1 < total) itemAt(i + 1).then((n) => imageURL(keyOf0(n))).catch(() => {});
   }
 
   async function firstOpen() {
@@ -164,11 +243,15 @@
       const r = await fetch("decision", {
         method: "POST",
         headers: { ...auth, "Content-Type": "application/json" },
-        body: JSON.stringify({ key: it.key, decision, class: cls || "" }),
+        body: JSON.stringify(it.group ? { group: it.group.id, decision, class: cls || "" } : { key: it.key, decision, class: cls || "" }),
       });
       if (!r.ok) throw new Error((await r.text()).trim() || r.statusText);
       const d = await r.json();
       it.decided = { key: d.key, decision: d.decision, class: d.class, reviewer: d.reviewer, time: d.time };
+      if (it.group) {
+        it.group.decided = it.group.count;
+        for (const m of it.group.members) m.decided = it.decided;
+      }
       setDone(seq, d.done);
       message.textContent = "";
       if (shown === it) {
@@ -189,7 +272,7 @@
 
   function openFull() {
     if (!shown) return;
-    imageURL(shown.key, "full").then((src) => {
+    imageURL(keyOf(shown), "full").then((src) => {
       full.querySelector("img").src = src;
       full.hidden = false;
     }, (err) => { message.textContent = "No full image: " + err.message; });
@@ -206,15 +289,20 @@
       case "ArrowLeft": case "k": show(cur - 1); break;
       case "f": firstOpen(); break;
       case "c": break; // focused on keyup, so that the key types nothing
+      case "[": choose(member - 1); break;
+      case "]": choose(member + 1); break;
       case "Enter": case "a":
-        if (shown && shown.class) decide("accept");
+        if (shown && shown.group) {
+          if (shown.group.class) decide("accept");
+          else message.textContent = "The group's most probable class has no name in this job: pick a named class.";
+        } else if (shown && shown.class) decide("accept");
         else if (shown && !shown.error) message.textContent = "The predicted class has no name in this job: pick a named class.";
         else message.textContent = "This image has no prediction to accept.";
         break;
       case "u": decide("unsure"); break;
       default: {
         if (!/^[1-9]$/.test(e.key) || !shown) return;
-        const c = shown.top[Number(e.key) - 1];
+        const c = (shown.group ? shown.group.top : shown.top)[Number(e.key) - 1];
         if (!c) return;
         pick(c.class, c.index);
       }

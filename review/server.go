@@ -57,6 +57,8 @@ type Server struct {
 	input   source.Source
 	items   []item
 	byKey   map[string]int32
+	entries []entry          // the page's list: images and groups
+	byGroup map[string]int32 // group entries by group ID
 	names   *classNames
 	session *jobs.ReviewSession
 	decided *decisions
@@ -64,8 +66,9 @@ type Server struct {
 }
 
 // Open reads the job's spec and review list (once: the order is fixed
-// here) and every reviewer's decisions so far, and opens the job's input
-// bucket; Close closes it.
+// here), groups its items by event and study (from the job's group files
+// and the items' study UIDs), reads every reviewer's decisions so far, and
+// opens the job's input bucket; Close closes it.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := jobs.ValidReviewer(cfg.Reviewer); err != nil {
 		return nil, err
@@ -86,10 +89,19 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	for i := range s.items {
 		s.byKey[s.items[i].key] = int32(i)
 	}
+	if s.entries, err = groupItems(ctx, cfg.Store, s.items, s.byKey, s.names); err != nil {
+		return nil, fmt.Errorf("group the review list: %w", err)
+	}
+	s.byGroup = map[string]int32{}
+	for e := range s.entries {
+		if g := s.entries[e].group; g != nil {
+			s.byGroup[g.id] = int32(e)
+		}
+	}
 	if s.session, err = cfg.Store.NewReviewSession(cfg.Reviewer); err != nil {
 		return nil, err
 	}
-	s.decided = newDecisions(cfg.Store, s.session, s.byKey, len(s.items))
+	s.decided = newDecisions(cfg.Store, s.session, s.byKey, len(s.items), s.entries)
 	if err := s.decided.refresh(ctx); err != nil {
 		return nil, fmt.Errorf("read reviews: %w", err)
 	}
