@@ -4,7 +4,9 @@
 // prediction sets (LAC, APS or RAPS) at coverage 1 − α. The result is a
 // small JSON file (Calibration) that a job carries in its spec, so each
 // record gets the set of classes that contains the true class with
-// probability at least 1 − α (over exchangeable images).
+// probability at least 1 − α (over exchangeable images): over all images
+// (By ByImage), for the images of each class (ByClass, Mondrian), or over
+// studies, from their posteriors (ByStudy).
 package calibrate
 
 import (
@@ -13,13 +15,14 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 )
 
 // FormatVersion is the calibration file's format: 2 added classes and
-// randomized (Parse reads version 1 files too).
-const FormatVersion = "2"
+// sets; 3 added by, class_thresholds, study_rule, stratum, the sets
+// randomized-nonempty and the held-out figures per class (Parse reads
+// versions 1 and 2 too).
+const FormatVersion = "3"
 
 // The ranges Fit works in and Validate allows.
 const (
@@ -51,6 +54,23 @@ const (
 	Randomized = "randomized"
 	// NonRandomized sets always hold it: never empty, larger.
 	NonRandomized = "non-randomized"
+	// RandomizedNonEmpty sets are randomised sets with the top class put
+	// in a set that would be empty (the RAPS paper's allow_zero_sets=False):
+	// never empty, a superset of the randomised set, so coverage at least
+	// 1 − α; one class more only where the randomised set held none.
+	RandomizedNonEmpty = "randomized-nonempty"
+)
+
+// What the coverage is over (Calibration.By).
+const (
+	// ByImage: 1 − α of images, on average over the classes (marginal).
+	ByImage = "image"
+	// ByClass: 1 − α of the images of each class (Mondrian conformal
+	// prediction): a threshold per class, fitted on that class's images.
+	ByClass = "class"
+	// ByStudy: 1 − α of studies; the posteriors are studies' (package
+	// grouping, by StudyRule) and the labels are study labels.
+	ByStudy = "study"
 )
 
 func (c *Calibration) randomized() bool { return c.Sets != NonRandomized }
@@ -65,45 +85,46 @@ type Calibration struct {
 	Method  string  `json:"method"`
 	Alpha   float64 `json:"alpha"`
 	// Sets says how APS and RAPS treat the class whose score crosses the
-	// threshold. Randomized (the default; empty means it, as in version 1
-	// files): it is in the set for a share u of the images (u from the
-	// image's key), so the coverage is 1 − α on the nose and a set may be
-	// empty. NonRandomized (as MAPIE's include_last_label=True): it is
-	// always in the set, the scores are fitted without u, and no set is
-	// ever empty, at the price of larger sets. For LAC, NonRandomized adds
-	// the top class to a set that would be empty.
+	// threshold. Randomized (empty means it, as in version 1 files): it is
+	// in the set for a share u of the images (u from the image's key), so
+	// the coverage is 1 − α on the nose and a set may be empty.
+	// RandomizedNonEmpty: the same sets, and the top class alone where one
+	// would be empty. NonRandomized (as MAPIE's include_last_label=True):
+	// it is always in the set, the scores are fitted without u, and no set
+	// is ever empty, at the price of larger sets. For LAC, NonRandomized
+	// and RandomizedNonEmpty add the top class to a set that would be empty.
 	Sets string `json:"sets"`
+	// By is what the coverage holds over: ByImage (empty means it, as in
+	// files before version 3), ByClass or ByStudy.
+	By string `json:"by,omitempty"`
 	// Temperature divides the log-posterior before sets are made (1: none).
 	Temperature float64 `json:"temperature"`
-	// Threshold is the conformal quantile q̂ of the calibration scores.
+	// Threshold is the conformal quantile q̂ of the calibration scores: the
+	// sets' threshold, except By ByClass, where it is the marginal q̂ of
+	// the same scores, for comparison, and ClassThresholds make the sets.
 	Threshold float64 `json:"threshold"`
+	// ClassThresholds are By ByClass's q̂ of each class, in class order.
+	ClassThresholds []float64 `json:"class_thresholds,omitempty"`
+	// StudyRule is how a study's posterior is made of its images' (By
+	// ByStudy): "mean" or "max", package grouping's rules.
+	StudyRule string `json:"study_rule,omitempty"`
 	// Lambda and KReg are RAPS's penalty and the rank it starts after.
 	Lambda float64 `json:"lambda,omitempty"`
 	KReg   int     `json:"k_reg,omitempty"`
-	// What was fitted on and measured.
+	// Stratum, when set, is the only images the threshold was fitted on
+	// and applies to: those a job's review rule sent to review, fitted on
+	// the reviewers' decisions (FitStratum). Set gives any other image its
+	// top class alone, with no guarantee from this calibration.
+	Stratum *Stratum `json:"stratum,omitempty"`
+	// What was fitted on and measured. ClassSizes are By ByClass's
+	// calibration images per class.
 	CalibrationSize int      `json:"calibration_size"`
+	ClassSizes      []int    `json:"class_sizes,omitempty"`
 	HeldOut         Measured `json:"held_out"`
 	// NLL before and after temperature scaling on the held-out half; the
 	// temperature is kept only if it lowered it.
 	NLLBefore float64 `json:"nll_before"`
 	NLLAfter  float64 `json:"nll_after"`
-}
-
-// Measured is what the sets did on labelled images.
-type Measured struct {
-	Images int `json:"images"`
-	// Coverage is the share of images whose set holds the true class.
-	Coverage    float64 `json:"coverage"`
-	MeanSetSize float64 `json:"mean_set_size"`
-	// Empty is the share of empty sets and EmptyError the top class's
-	// error rate among them; Review the share a person looks at (sets of
-	// more than one class, or empty: the set names no class to accept), and
-	// AcceptedError the top class's error rate among the rest (sets of one
-	// class).
-	Empty         float64 `json:"empty"`
-	EmptyError    float64 `json:"empty_error"`
-	Review        float64 `json:"review"`
-	AcceptedError float64 `json:"accepted_error"`
 }
 
 // Options choose the method.
@@ -114,54 +135,39 @@ type Options struct {
 	// APS, and k_reg 0 gives the sets of k_reg 1).
 	Lambda float64
 	KReg   int
-	// Sets is Randomized or NonRandomized (Calibration.Sets); empty means
-	// Randomized.
+	// Sets is Randomized, RandomizedNonEmpty or NonRandomized
+	// (Calibration.Sets); empty means Randomized.
 	Sets string
-	// Seed splits the labelled images into calibration and held-out halves.
+	// By is ByImage, ByClass or ByStudy; empty means ByImage. ByClass
+	// needs MinPerClass calibration images of every class (a
+	// *ClassCountError names those short of them); ByStudy takes
+	// studies' posteriors and labels.
+	By string
+	// StudyRule is "mean" or "max": how the study posteriors were made
+	// (By ByStudy only; empty means mean).
+	StudyRule string
+	// Seed splits the labelled images into calibration and held-out
+	// halves (By ByClass: each class in halves).
 	Seed uint64
 }
+
+// Unknown is a label FitStratum takes for an image a person looked at
+// without naming a class (unsure, or reviewers who disagree): its score
+// is +Inf, as if no set held its class, which can only raise q̂.
+const Unknown = -1
 
 // Fit splits the labelled posteriors in two halves, fits the temperature
 // and the conformal threshold on one and measures the sets on the other.
 func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
-	if o.Method == "" {
-		o.Method = APS
+	return fit(post, labels, o, false)
+}
+
+func fit(post [][]float64, labels []int, o Options, unknown bool) (*Calibration, error) {
+	o, err := o.check(post, labels, unknown)
+	if err != nil {
+		return nil, err
 	}
-	if o.Method != LAC && o.Method != APS && o.Method != RAPS {
-		return nil, fmt.Errorf("method %q: want lac, aps or raps", o.Method)
-	}
-	if !(o.Alpha > 0 && o.Alpha < 1) {
-		return nil, fmt.Errorf("alpha %g: want between 0 and 1", o.Alpha)
-	}
-	if o.Sets != "" && o.Sets != Randomized && o.Sets != NonRandomized {
-		return nil, fmt.Errorf("sets %q: want %s or %s", o.Sets, Randomized, NonRandomized)
-	}
-	if len(post) != len(labels) || len(post) < 20 {
-		return nil, fmt.Errorf("%d posteriors and %d labels: want the same number, at least 20", len(post), len(labels))
-	}
-	for i, y := range labels {
-		if len(post[i]) != len(post[0]) {
-			return nil, fmt.Errorf("image %d has %d probabilities, image 0 %d", i, len(post[i]), len(post[0]))
-		}
-		if y < 0 || y >= len(post[i]) {
-			return nil, fmt.Errorf("label %d of image %d is not a class of a %d-class model", y, i, len(post[i]))
-		}
-	}
-	if o.Method == RAPS {
-		if o.Lambda == 0 {
-			o.Lambda = 0.01
-		}
-		if o.KReg == 0 {
-			o.KReg = 1
-		}
-		if !(o.Lambda > 0 && o.Lambda <= MaxLambda) || o.KReg < 0 || o.KReg > len(post[0]) {
-			return nil, fmt.Errorf("raps lambda %g, k_reg %d: want lambda in (0, %g] and k_reg 0 to K", o.Lambda, o.KReg, MaxLambda)
-		}
-	}
-	if n := len(post) / 2; int(math.Ceil(float64(n+1)*(1-o.Alpha))) > n {
-		return nil, fmt.Errorf("alpha %g needs at least %d labelled images (twice ⌈(1 − α)/α⌉), have %d",
-			o.Alpha, 2*int(math.Ceil((1-o.Alpha)/o.Alpha)), len(post))
-	}
+	k := len(post[0])
 	rng := rand.New(rand.NewPCG(o.Seed, 0xca1))
 	idx := rng.Perm(len(post))
 	us := make([]float64, len(post)) // each image's u, as Set gets it
@@ -169,8 +175,11 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 		us[i] = rng.Float64()
 	}
 	cal, held := idx[:len(idx)/2], idx[len(idx)/2:]
-	c := &Calibration{FormatVersion: FormatVersion, Classes: len(post[0]), Method: o.Method, Alpha: o.Alpha,
-		Sets: cmp.Or(o.Sets, Randomized), Lambda: o.Lambda, KReg: o.KReg, CalibrationSize: len(cal), Temperature: 1}
+	if o.By == ByClass {
+		cal, held = splitByClass(idx, labels)
+	}
+	c := &Calibration{FormatVersion: FormatVersion, Classes: k, Method: o.Method, Alpha: o.Alpha, Sets: o.Sets,
+		By: o.By, StudyRule: o.StudyRule, Lambda: o.Lambda, KReg: o.KReg, CalibrationSize: len(cal), Temperature: 1}
 	t := fitTemperature(post, labels, cal)
 	c.NLLBefore, c.NLLAfter = nll(post, labels, held, 1), nll(post, labels, held, t)
 	if c.NLLAfter < c.NLLBefore {
@@ -187,8 +196,69 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 		scores[i] = c.score(c.scaled(post[j]), labels[j], u)
 	}
 	c.Threshold = quantile(scores, o.Alpha)
+	if o.By == ByClass {
+		if err := c.fitClasses(scores, subset(labels, cal)); err != nil {
+			return nil, err
+		}
+	} else if math.IsInf(c.Threshold, 1) {
+		return nil, fmt.Errorf("alpha %g: more than alpha of the %d calibration images have no known label, so no threshold covers them", o.Alpha, len(cal))
+	}
 	c.HeldOut = c.Measure(subset(post, held), subset(labels, held), subset(us, held))
 	return c, nil
+}
+
+// check validates the options against the data and fills their defaults.
+func (o Options) check(post [][]float64, labels []int, unknown bool) (Options, error) {
+	o.Method, o.Sets, o.By = cmp.Or(o.Method, APS), cmp.Or(o.Sets, Randomized), cmp.Or(o.By, ByImage)
+	switch {
+	case o.Method != LAC && o.Method != APS && o.Method != RAPS:
+		return o, fmt.Errorf("method %q: want lac, aps or raps", o.Method)
+	case !(o.Alpha > 0 && o.Alpha < 1):
+		return o, fmt.Errorf("alpha %g: want between 0 and 1", o.Alpha)
+	case o.Sets != Randomized && o.Sets != NonRandomized && o.Sets != RandomizedNonEmpty:
+		return o, fmt.Errorf("sets %q: want %s, %s or %s", o.Sets, Randomized, RandomizedNonEmpty, NonRandomized)
+	case o.By != ByImage && o.By != ByClass && o.By != ByStudy:
+		return o, fmt.Errorf("by %q: want %s, %s or %s", o.By, ByImage, ByClass, ByStudy)
+	case o.By == ByStudy && o.StudyRule == "":
+		o.StudyRule = "mean"
+	}
+	if o.StudyRule != "" && (o.By != ByStudy || o.StudyRule != "mean" && o.StudyRule != "max") {
+		return o, fmt.Errorf("study rule %q: want mean or max, by study only", o.StudyRule)
+	}
+	if len(post) != len(labels) || len(post) < 20 {
+		return o, fmt.Errorf("%d posteriors and %d labels: want the same number, at least 20", len(post), len(labels))
+	}
+	for i, y := range labels {
+		if len(post[i]) != len(post[0]) {
+			return o, fmt.Errorf("image %d has %d probabilities, image 0 %d", i, len(post[i]), len(post[0]))
+		}
+		if known := y >= 0 && y < len(post[i]); !known && (!unknown || y != Unknown) {
+			return o, fmt.Errorf("label %d of image %d is not a class of a %d-class model", y, i, len(post[i]))
+		}
+	}
+	if o.Method == RAPS {
+		o.Lambda, o.KReg = cmp.Or(o.Lambda, 0.01), cmp.Or(o.KReg, 1)
+		if !(o.Lambda > 0 && o.Lambda <= MaxLambda) || o.KReg < 0 || o.KReg > len(post[0]) {
+			return o, fmt.Errorf("raps lambda %g, k_reg %d: want lambda in (0, %g] and k_reg 0 to K", o.Lambda, o.KReg, MaxLambda)
+		}
+	}
+	if n := len(post) / 2; o.By != ByClass && n < MinCalibration(o.Alpha) {
+		return o, fmt.Errorf("alpha %g needs at least %d labelled images (twice ⌈(1 − α)/α⌉), have %d",
+			o.Alpha, 2*MinCalibration(o.Alpha), len(post))
+	}
+	return o, nil
+}
+
+// MinCalibration is the fewest calibration scores whose q̂ at α is finite:
+// the ⌈(n+1)(1−α)⌉-th smallest of n exists when (n+1)(1−α) ≤ n, that is
+// n ≥ (1−α)/α: 9 at α = 0.1, 19 at 0.05, 99 at 0.01. Found with the same
+// arithmetic as quantile, so the two always agree.
+func MinCalibration(alpha float64) int {
+	n := 1
+	for rankOf(n, alpha) > n {
+		n++
+	}
+	return n
 }
 
 // Set returns the prediction set for posterior p: class indices, most
@@ -201,9 +271,15 @@ func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
 // when no class's probability reaches 1 − q̂: no class fits the image.
 // Either way the set names no class to accept, and the pipeline sends the
 // image to review (pipeline.ReviewRule) rather than accept a class the set
-// does not hold. Non-randomised sets (Sets NonRandomized) always hold at
-// least the top class.
+// does not hold. RandomizedNonEmpty sets hold the top class instead, and
+// non-randomised ones (Sets NonRandomized) always hold at least the top
+// class. By ByClass, class k is in the set when its score is within its
+// own class's threshold. With a Stratum, an image outside it gets its top
+// class alone.
 func (c *Calibration) Set(p []float64, u float64) []int {
+	if c.Stratum != nil && !c.Stratum.Holds(p, u) {
+		return []int{rank(p)[0]}
+	}
 	q := c.scaled(p)
 	order := rank(q)
 	set := []int{}
@@ -212,75 +288,47 @@ func (c *Calibration) Set(p []float64, u float64) []int {
 	}
 	before := 0.0
 	for r, k := range order {
-		var s float64
-		switch c.Method {
-		case LAC:
-			s = 1 - q[k]
-		case APS:
-			s = before + u*q[k]
-		default:
-			s = before + u*q[k] + c.Lambda*math.Max(0, float64(r+1-c.KReg))
-		}
+		s := c.scoreAt(q[k], before, r, u)
 		before += q[k]
-		if s <= c.Threshold || r == 0 && !c.randomized() {
+		if s <= c.thresholdOf(k) || r == 0 && !c.randomized() {
 			set = append(set, k)
-		} else if c.Method != LAC {
-			break // APS and RAPS scores grow with the rank
+		} else if c.Method != LAC && c.By != ByClass {
+			break // APS and RAPS scores grow with the rank: no later class is within one threshold
 		}
+	}
+	if len(set) == 0 && c.Sets == RandomizedNonEmpty {
+		set = append(set, order[0])
 	}
 	return set
 }
 
-// Measure applies the sets to labelled posteriors, image i with share us[i].
-func (c *Calibration) Measure(post [][]float64, labels []int, us []float64) Measured {
-	m := Measured{Images: len(post)}
-	accepted, wrong, emptyWrong := 0, 0, 0
-	for i, p := range post {
-		set := c.Set(p, us[i])
-		m.MeanSetSize += float64(len(set))
-		if slices.Contains(set, labels[i]) {
-			m.Coverage++
-		}
-		switch {
-		case len(set) == 0:
-			m.Empty++
-			m.Review++
-			if rank(p)[0] != labels[i] {
-				emptyWrong++
-			}
-		case len(set) > 1:
-			m.Review++
-		default:
-			accepted++
-			if set[0] != labels[i] {
-				wrong++
-			}
-		}
+// thresholdOf is class k's threshold: its own By ByClass, else q̂.
+func (c *Calibration) thresholdOf(k int) float64 {
+	if c.By == ByClass && k < len(c.ClassThresholds) {
+		return c.ClassThresholds[k]
 	}
-	if m.Empty > 0 {
-		m.EmptyError = float64(emptyWrong) / m.Empty
-	}
-	n := float64(max(1, len(post)))
-	m.Coverage, m.MeanSetSize, m.Empty, m.Review = m.Coverage/n, m.MeanSetSize/n, m.Empty/n, m.Review/n
-	if accepted > 0 {
-		m.AcceptedError = float64(wrong) / float64(accepted)
-	}
-	return m
+	return c.Threshold
 }
 
-// score is the conformal score of the true class y under posterior q.
-func (c *Calibration) score(q []float64, y int, u float64) float64 {
-	if c.Method == LAC {
-		return 1 - q[y]
+// scoreAt is the score of the class at rank r (from 0) with probability
+// qk, the classes above it holding mass before.
+func (c *Calibration) scoreAt(qk, before float64, r int, u float64) float64 {
+	switch c.Method {
+	case LAC:
+		return 1 - qk
+	case APS:
+		return before + u*qk
 	}
+	return before + u*qk + c.Lambda*math.Max(0, float64(r+1-c.KReg))
+}
+
+// score is the conformal score of the true class y under posterior q
+// (+Inf for an Unknown label).
+func (c *Calibration) score(q []float64, y int, u float64) float64 {
 	before := 0.0
 	for r, k := range rank(q) {
 		if k == y {
-			s := before + u*q[k]
-			if c.Method == RAPS {
-				s += c.Lambda * math.Max(0, float64(r+1-c.KReg))
-			}
-			return s
+			return c.scoreAt(q[k], before, r, u)
 		}
 		before += q[k]
 	}
@@ -330,25 +378,33 @@ func rank(q []float64) []int {
 	return idx
 }
 
+// rankOf is split conformal's rank of q̂ among n sorted scores: ⌈(n+1)(1−α)⌉.
+func rankOf(n int, alpha float64) int { return int(math.Ceil(float64(n+1) * (1 - alpha))) }
+
 // quantile is split conformal's q̂: the ⌈(n+1)(1−α)⌉-th smallest score
 // (+Inf when that rank passes n: every class is in every set).
 func quantile(scores []float64, alpha float64) float64 {
 	s := append([]float64(nil), scores...)
 	sort.Float64s(s)
-	k := int(math.Ceil(float64(len(s)+1) * (1 - alpha)))
+	k := rankOf(len(s), alpha)
 	if k > len(s) {
 		return math.Inf(1)
 	}
 	return s[max(0, k-1)]
 }
 
-// nll is the mean negative log-likelihood of the labels at temperature t.
+// nll is the mean negative log-likelihood of the labels at temperature t
+// (images of Unknown label left out).
 func nll(post [][]float64, labels, idx []int, t float64) float64 {
 	var s float64
+	n := 0
 	for _, i := range idx {
-		s -= math.Log(math.Max(temper(post[i], t)[labels[i]], 1e-12))
+		if labels[i] != Unknown {
+			s -= math.Log(math.Max(temper(post[i], t)[labels[i]], 1e-12))
+			n++
+		}
 	}
-	return s / float64(max(1, len(idx)))
+	return s / float64(max(1, n))
 }
 
 // fitTemperature minimises the NLL over log T in [log MinTemperature, log

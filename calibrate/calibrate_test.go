@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -134,5 +135,65 @@ func TestNonRandomizedSetsAreNeverEmpty(t *testing.T) {
 			t.Errorf("%s: non-randomised coverage %.4f, size %.3f; randomised size %.3f", method,
 				non.HeldOut.Coverage, non.HeldOut.MeanSetSize, rnd.HeldOut.MeanSetSize)
 		}
+	}
+}
+
+// Randomised sets that would be empty hold the top class instead: the same
+// threshold, the same sets elsewhere, never empty, coverage at least the
+// randomised sets', and review less by exactly the empty share.
+func TestRandomizedNonEmptySetsAddTheTopClassToEmptyOnes(t *testing.T) {
+	post, labels := synthetic(8000, 10, 4, 1, 9) // sharp posteriors: many empty randomised sets
+	for _, method := range []string{LAC, APS, RAPS} {
+		rnd, err := Fit(post, labels, Options{Method: method, Alpha: 0.1, Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ne, err := Fit(post, labels, Options{Method: method, Alpha: 0.1, Seed: 4, Sets: RandomizedNonEmpty})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ne.Threshold != rnd.Threshold || ne.Temperature != rnd.Temperature {
+			t.Fatalf("%s: threshold %v, temperature %v; randomised %v, %v", method, ne.Threshold, ne.Temperature, rnd.Threshold, rnd.Temperature)
+		}
+		for i, p := range post {
+			u := U(fmt.Sprint(i))
+			want := rnd.Set(p, u)
+			if len(want) == 0 {
+				want = []int{rank(p)[0]}
+			}
+			if got := ne.Set(p, u); !slices.Equal(got, want) {
+				t.Fatalf("%s image %d: set %v, want %v", method, i, got, want)
+			}
+		}
+		h, r := ne.HeldOut, rnd.HeldOut
+		if h.Empty != 0 || h.Coverage < r.Coverage || h.Coverage < 0.9-0.015 || math.Abs(h.Review-(r.Review-r.Empty)) > 1e-12 {
+			t.Errorf("%s: non-empty %+v; randomised %+v", method, h, r)
+		}
+		if method != LAC && r.Empty == 0 {
+			t.Errorf("%s: no empty randomised set to fill", method)
+		}
+	}
+}
+
+// Measure's figures per class, against a count by hand.
+func TestMeasureCountsEachClass(t *testing.T) {
+	c := &Calibration{FormatVersion: FormatVersion, Classes: 3, Method: LAC, Sets: Randomized, Temperature: 1, Threshold: 0.7}
+	post := [][]float64{ // LAC at 0.7: the classes with p ≥ 0.3
+		{0.6, 0.35, 0.05}, // label 0: {0, 1}, covered, top right
+		{0.2, 0.7, 0.1},   // label 0: {1}, not covered, top wrong
+		{0.1, 0.5, 0.4},   // label 2: {1, 2}, covered, top wrong
+		{0.9, 0.05, 0.05}, // label 0: {0}, covered, top right
+	}
+	m := c.Measure(post, []int{0, 0, 2, 0}, []float64{0, 0, 0, 0})
+	want := []ClassMeasured{
+		{Class: 0, Images: 3, Coverage: 2.0 / 3, MeanSetSize: 4.0 / 3, Accuracy: 2.0 / 3},
+		{Class: 1},
+		{Class: 2, Images: 1, Coverage: 1, MeanSetSize: 2, Accuracy: 0},
+	}
+	if !slices.Equal(m.PerClass, want) || m.Coverage != 0.75 || m.MeanSetSize != 1.5 {
+		t.Fatalf("measured %+v, want per class %+v, coverage 0.75, size 1.5", m, want)
+	}
+	if w, ok := m.Worst(); !ok || w.Class != 0 {
+		t.Fatalf("worst %+v, want class 0 (class 1 has no images)", w)
 	}
 }

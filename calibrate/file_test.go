@@ -116,6 +116,7 @@ func TestAVersion1FileStillReads(t *testing.T) {
 	m["format_version"] = "1"
 	delete(m, "classes")
 	delete(m, "sets")
+	delete(m, "by")
 	c, err := parse(t, m)
 	if err != nil {
 		t.Fatal(err)
@@ -136,5 +137,88 @@ func TestFitRefusesTooFewImagesForAlpha(t *testing.T) {
 	}
 	if _, err := Fit(post, labels, Options{Method: RAPS, Alpha: 0.1, Lambda: -1}); err == nil || !strings.Contains(err.Error(), "lambda") {
 		t.Fatalf("lambda -1: %v", err)
+	}
+}
+
+// goodFileBy is goodFile fitted by class or by study.
+func goodFileBy(t *testing.T, by string) map[string]any {
+	t.Helper()
+	post, labels := synthetic(400, 4, 1.5, 1, 7)
+	c, err := Fit(post, labels, Options{Alpha: 0.2, Seed: 1, By: by})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ModelSHA256 = strings.Repeat("ab", 32)
+	data, _ := json.Marshal(c)
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestFormat3FieldsAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name, by, field string
+		edit            func(map[string]any)
+	}{
+		{"no by", ByImage, "by", func(m map[string]any) { delete(m, "by") }},
+		{"an unknown by", ByImage, "by", func(m map[string]any) { m["by"] = "site" }},
+		{"class thresholds by image", ByImage, "class_thresholds", func(m map[string]any) { m["class_thresholds"] = []float64{0.5, 0.5, 0.5, 0.5} }},
+		{"a threshold short by class", ByClass, "class_thresholds", func(m map[string]any) { m["class_thresholds"] = []float64{0.5, 0.5, 0.5} }},
+		{"a negative class threshold", ByClass, "class_thresholds", func(m map[string]any) { m["class_thresholds"] = []float64{0.5, -1, 0.5, 0.5} }},
+		{"no class thresholds by class", ByClass, "class_thresholds", func(m map[string]any) { delete(m, "class_thresholds") }},
+		{"a study rule by image", ByImage, "study_rule", func(m map[string]any) { m["study_rule"] = "max" }},
+		{"no study rule by study", ByStudy, "study_rule", func(m map[string]any) { delete(m, "study_rule") }},
+		{"an unknown study rule", ByStudy, "study_rule", func(m map[string]any) { m["study_rule"] = "vote" }},
+		{"by in a version 2 file", ByImage, "by", func(m map[string]any) { m["format_version"] = "2" }},
+		{"non-empty sets in a version 2 file", ByImage, "sets", func(m map[string]any) {
+			m["format_version"], m["sets"] = "2", RandomizedNonEmpty
+			delete(m, "by")
+		}},
+		{"an unknown stratum rule", ByImage, "stratum.rule", func(m map[string]any) { m["stratum"] = map[string]any{"rule": "coin", "job": "j"} }},
+		{"a set-size stratum without its base", ByImage, "stratum.base", func(m map[string]any) { m["stratum"] = map[string]any{"rule": RuleSetSize, "job": "j"} }},
+		{"an entropy stratum past 1", ByImage, "stratum.entropy_threshold", func(m map[string]any) {
+			m["stratum"] = map[string]any{"rule": RuleEntropy, "entropy_threshold": 2, "job": "j"}
+		}},
+		{"a stratum by study", ByStudy, "stratum", func(m map[string]any) {
+			m["stratum"] = map[string]any{"rule": RuleEntropy, "entropy_threshold": 0.5, "job": "j"}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := goodFileBy(t, tc.by)
+			tc.edit(m)
+			_, err := parse(t, m)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Fatalf("err %v; want a FieldError naming %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// A version 2 file still reads, as sets by image; a study calibration makes
+// sets for studies only.
+func TestOlderFilesAndStudyCalibrationsReadForTheirUse(t *testing.T) {
+	m := goodFile(t, APS)
+	m["format_version"] = "2"
+	delete(m, "by")
+	c, err := parse(t, m)
+	if err != nil || c.By != "" || c.ForModel(strings.Repeat("ab", 32), 10) != nil {
+		t.Fatalf("version 2: %v", err)
+	}
+	s, err := parse(t, goodFileBy(t, ByStudy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *FieldError
+	if err := s.ForModel(strings.Repeat("ab", 32), 4); !errors.As(err, &fe) || fe.Field != "by" {
+		t.Fatalf("a study calibration for images: %v", err)
+	}
+	if err := s.ForStudies(strings.Repeat("ab", 32), 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ForStudies(strings.Repeat("ab", 32), 10); err == nil {
+		t.Fatal("an image calibration was taken for studies")
 	}
 }
