@@ -25,6 +25,10 @@ build: $(ORT_LIB) ## build bin/didicm
 demo: setup build-demo ## zero-setup demo: MNIST archive -> in-process Redis -> worker -> summary
 	bin/didicm-demo demo
 
+.PHONY: demo-pacs
+demo-pacs: setup build-demo ## the demo's PACS part: Orthanc, its DICOM slices read over DICOMweb, a DICOM SR sent back (Ctrl-C stops Orthanc)
+	bin/didicm-demo demo-pacs --wait
+
 .PHONY: build-demo
 build-demo: $(ORT_LIB) ## build bin/didicm-demo (bin/didicm plus the demo: miniredis, embedded MNIST)
 	scripts/demo-data.sh
