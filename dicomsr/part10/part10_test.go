@@ -201,3 +201,11 @@ func TestReadHeaderRefusesWhatIsNotDICOM(t *testing.T) {
 		})
 	}
 }
+
+func TestACopiedValueThatBreaksItsVRIsRefusedWithoutQuotingIt(t *testing.T) {
+	name := strings.Repeat("Verylongname^", 20) // 260 characters: over PN's 3 × 64
+	_, err := part10.Encode(meta, part10.Dataset{part10.Verbatim(part10.Text(0x00100010, "PN", name))})
+	if !errors.Is(err, part10.ErrInvalid) || strings.Contains(err.Error(), "Verylongname") {
+		t.Fatalf("err %v: want ErrInvalid without the value", err)
+	}
+}

@@ -73,6 +73,9 @@ func (e Element) check() error {
 	}
 	for _, v := range values {
 		if err := rule.checkValue(e, v); err != nil {
+			if e.verbatim { // a copied value may be patient data: never in an error
+				return fmt.Errorf("%s %s (copied, %d bytes): %w", e.Tag, e.VR, len(v), err)
+			}
 			return fmt.Errorf("%s %s %q: %w", e.Tag, e.VR, v, err)
 		}
 	}
