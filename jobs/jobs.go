@@ -93,6 +93,9 @@ type Spec struct {
 	// MaxBytes is the largest image file read; larger ones become error
 	// records (zero: imaging.DefaultMaxBytes).
 	MaxBytes int64 `json:"max_bytes" mapstructure:"max_bytes"`
+	// SR, when set, writes a DICOM structured report per study (or series)
+	// when the job finishes (package dicomsr).
+	SR *SRSpec `json:"sr,omitempty" mapstructure:"-"`
 	// Sampling is how videos and logs are read and cut into parts.
 	Sampling Sampling `json:"sampling,omitzero" mapstructure:"sampling"`
 	// SeriesRules choose, for a DICOMweb input, the series a job reads: a
@@ -219,6 +222,11 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.Sampling.validate(); err != nil {
 		return bad("sampling", err.Error())
+	}
+	if s.SR != nil {
+		if err := s.SR.validate(s.InputURL); err != nil {
+			return bad("sr", err.Error())
+		}
 	}
 	if len(s.SeriesRules) > 0 {
 		if !strings.HasPrefix(s.InputURL, "dicomweb+") {

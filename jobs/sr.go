@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"regexp"
+	"strings"
 )
 
 // A job's DICOM structured reports (package dicomsr), beside its results:
@@ -16,6 +19,29 @@ import (
 // hex SHA-256 of one that is not a plain UID (digits and dots, at most 64).
 // The reports hold the patient and study attributes a PACS files them by:
 // unlike the rest of the job's objects, they are patient data.
+
+// SRSpec asks a job for DICOM structured reports when it finishes.
+type SRSpec struct {
+	// Per is "study" (one report per study) or "series".
+	Per string `json:"per"`
+	// Send is where reports go with STOW-RS besides the job's folder:
+	// empty: nowhere; "source": the job's DICOMweb input; else a
+	// dicomweb+http(s):// URL.
+	Send string `json:"send,omitempty"`
+}
+
+// validate names a wrong field.
+func (s *SRSpec) validate(inputURL string) error {
+	switch {
+	case s.Per != "study" && s.Per != "series":
+		return fmt.Errorf("sr per %q: want study or series", s.Per)
+	case s.Send == "source" && !strings.HasPrefix(inputURL, "dicomweb+"):
+		return errors.New("sr send source: the job's input is not a DICOMweb service")
+	case s.Send != "" && s.Send != "source" && !strings.HasPrefix(s.Send, "dicomweb+http://") && !strings.HasPrefix(s.Send, "dicomweb+https://"):
+		return errors.New("sr send: want source or a dicomweb+http(s):// URL")
+	}
+	return nil
+}
 
 var plainUID = regexp.MustCompile(`^[0-9.]{1,64}$`)
 

@@ -15,7 +15,15 @@ import (
 // stays finished (its records and summary stand), and a writer run again
 // replaces what it wrote.
 func (p *Processor) writeOutputs(ctx context.Context, job *openJob) {
-	if len(p.Outputs) == 0 {
+	writers := p.Outputs
+	if p.OutputsFor != nil {
+		ws, err := p.OutputsFor(job.spec)
+		if err != nil {
+			p.Log.Warn("job outputs", "job", job.spec.ID, "err", err)
+		}
+		writers = append(writers[:len(writers):len(writers)], ws...)
+	}
+	if len(writers) == 0 {
 		return
 	}
 	j, err := output.Open(ctx, job.store)
@@ -23,7 +31,7 @@ func (p *Processor) writeOutputs(ctx context.Context, job *openJob) {
 		p.Log.Warn("job outputs", "job", job.spec.ID, "err", err)
 		return
 	}
-	for _, w := range p.Outputs {
+	for _, w := range writers {
 		err := w.Write(ctx, j)
 		switch {
 		case errors.Is(err, jobs.ErrParquetResults):

@@ -68,6 +68,9 @@ type Processor struct {
 	// Outputs are written when a job finishes, after its report (for
 	// instance dicomsr's structured reports). Nil means none.
 	Outputs []output.Writer
+	// OutputsFor gives the writers a job asks for in its spec (its DICOM
+	// structured reports), run after Outputs; nil means none.
+	OutputsFor func(jobs.Spec) ([]output.Writer, error)
 	// Name identifies this worker in failure records.
 	Name    string
 	Log     *slog.Logger

@@ -36,11 +36,26 @@ type Config struct {
 	Redis       RedisConfig   `mapstructure:"redis"`
 	Worker      WorkerConfig  `mapstructure:"worker"`
 	Job         JobConfig     `mapstructure:"job"`
+	SR          SRConfig      `mapstructure:"sr"`
 	Video       VideoConfig   `mapstructure:"video"`
 	MCAP        MCAPConfig    `mapstructure:"mcap"`
 
 	// DICOMweb holds the credentials of dicomweb+http(s) inputs.
 	DICOMweb DICOMwebConfig `mapstructure:"dicomweb"`
+}
+
+// SRConfig asks enqueued jobs for DICOM structured reports (jobs.SRSpec).
+type SRConfig struct {
+	Per  string `mapstructure:"per"`  // study or series; empty: no reports
+	Send string `mapstructure:"send"` // "", source, or a dicomweb+http(s):// URL
+}
+
+// srSpec is the configured report request, nil when none.
+func (c *Config) srSpec() *jobs.SRSpec {
+	if c.SR.Per == "" {
+		return nil
+	}
+	return &jobs.SRSpec{Per: c.SR.Per, Send: c.SR.Send}
 }
 
 // VideoConfig samples videos, and logs by the same rule (jobs.Sampling).
@@ -236,6 +251,8 @@ var defaults = map[string]any{
 	"job.format":                     jobs.FormatJSONL,
 	"job.max_retry":                  jobs.DefaultMaxRetry,
 	"job.list_workers":               0,
+	"sr.per":                         "",
+	"sr.send":                        "",
 	"video.every":                    "1s",
 	"video.keyframes_only":           false,
 	"video.part":                     "",

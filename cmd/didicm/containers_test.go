@@ -209,3 +209,50 @@ func runClassify(t *testing.T, args ...string) []byte {
 	}
 	return out
 }
+
+// enqueue --sr series asks the job for structured reports: the worker
+// writes one per series of the DICOM corpus when the job finishes, each a
+// file dciodvfy finds no error in.
+func TestEnqueueSRAsksTheWorkerForReports(t *testing.T) {
+	dir := t.TempDir()
+	src, err := filepath.Glob("../../dicomweb/testdata/corpus/head-mr-*")
+	if err != nil || len(src) == 0 {
+		t.Fatalf("corpus: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range src {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "in", filepath.Base(f)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := redistest.Start(t)
+	model := "../../models/didirn-mnist-7px-5pct.onnx"
+	enq, out := didicm(t, "enqueue", "--redis", "redis://"+addr, "--job", "mr", "--model", model, "--input", "file://"+dir,
+		"--input-prefix", "in", "--output", "file://"+dir, "--output-prefix", "out", "--sr", "series")
+	if err := enq.Wait(); err != nil {
+		t.Fatalf("enqueue: %v\n%s", err, out)
+	}
+	w, wout := didicm(t, "worker", "--redis", "redis://"+addr, "--model", model, "--metrics-addr", "")
+	defer w.Process.Kill()
+	deadline := time.Now().Add(2 * time.Minute)
+	var reports []string
+	for len(reports) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reports for the two series: %v\n%s", reports, wout)
+		}
+		time.Sleep(200 * time.Millisecond) // polling storage
+		reports, _ = filepath.Glob(filepath.Join(dir, "out", "mr", "sr", "*", "*.dcm"))
+	}
+	for _, r := range reports {
+		check, err := exec.Command("dciodvfy", r).CombinedOutput()
+		if strings.Contains(string(check), "Error") || err != nil && !strings.Contains(err.Error(), "exit status") {
+			t.Fatalf("dciodvfy %s: %v\n%s", r, err, check)
+		}
+	}
+}
