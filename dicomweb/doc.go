@@ -1,6 +1,7 @@
 // Package dicomweb reads a PACS or VNA over DICOMweb (DICOM PS3.18): a
-// Client for QIDO-RS searches and WADO-RS retrieval (STOW-RS comes next, on
-// the same Client and its bounds on load), and a Source that lists a
+// Client for QIDO-RS searches, WADO-RS retrieval and STOW-RS storing (the
+// DICOM structured reports of package dicomsr), within one set of bounds on
+// load, and a Source that lists a
 // service's instances into a job's manifest and reads them back, for
 // input URLs of the schemes dicomweb+http and dicomweb+https:
 //
