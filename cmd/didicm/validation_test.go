@@ -252,14 +252,16 @@ func TestBadCalibrationFilesAreRefusedNamingTheField(t *testing.T) {
 }
 
 // A record whose set is empty says so ("prediction_set":[]), and
-// non-randomised sets are never empty.
+// non-randomised sets, and the default randomised ones with the top class
+// where they would be empty, are never empty.
 func TestEmptyPredictionSetsAreWrittenAndNonRandomizedOnesAreNeverEmpty(t *testing.T) {
 	dir := t.TempDir()
 	pngArchive(t, dir, 60)
 	labels := labelsFile(t, dir, "key", "label")
 	model := "../../testdata/score-k10.onnx"
 	fitted := filepath.Join(t.TempDir(), "aps.json")
-	if _, errs, code := run(t, "calibrate", "--model", model, "--labels", labels, "--alpha", "0.2", "--out", fitted, dir); code != 0 {
+	if _, errs, code := run(t, "calibrate", "--model", model, "--labels", labels, "--alpha", "0.2", "--sets", "randomized",
+		"--out", fitted, dir); code != 0 {
 		t.Fatalf("calibrate: exit %d: %s", code, errs)
 	}
 	tiny := editedCalibration(t, fitted, map[string]any{"threshold": 1e-9}) // a valid q̂ that no class reaches
@@ -272,19 +274,28 @@ func TestEmptyPredictionSetsAreWrittenAndNonRandomizedOnesAreNeverEmpty(t *testi
 			t.Fatalf("a record with an empty set: %s", line)
 		}
 	}
-	non := filepath.Join(t.TempDir(), "non.json")
-	if _, errs, code := run(t, "calibrate", "--model", model, "--labels", labels, "--alpha", "0.2", "--sets", "non-randomized",
-		"--out", non, dir); code != 0 {
-		t.Fatalf("calibrate --sets non-randomized: exit %d: %s", code, errs)
-	}
-	if out, errs, code = run(t, "classify", "--model", model, "--calibration", non, "--format", "jsonl", dir); code != 0 {
-		t.Fatalf("classify: exit %d: %s", code, errs)
-	}
-	for _, r := range records(t, out) {
-		if r.SetSize == nil || *r.SetSize < 1 || len(r.PredictionSet) != *r.SetSize {
-			t.Fatalf("%s: non-randomised set %q, size %v", r.Key, r.PredictionSet, r.SetSize)
+	for _, sets := range []string{"non-randomized", ""} { // "": the default
+		non := filepath.Join(t.TempDir(), "non.json")
+		args := []string{"calibrate", "--model", model, "--labels", labels, "--alpha", "0.2", "--out", non, dir}
+		if sets != "" {
+			args = append(args, "--sets", sets)
+		}
+		if _, errs, code := run(t, args...); code != 0 {
+			t.Fatalf("calibrate --sets %s: exit %d: %s", sets, code, errs)
+		}
+		if sets == "" {
+			non = editedCalibration(t, non, map[string]any{"threshold": 1e-9})
+		}
+		if out, errs, code = run(t, "classify", "--model", model, "--calibration", non, "--format", "jsonl", dir); code != 0 {
+			t.Fatalf("classify: exit %d: %s", code, errs)
+		}
+		for _, r := range records(t, out) {
+			if r.SetSize == nil || *r.SetSize < 1 || len(r.PredictionSet) != *r.SetSize || sets == "" && r.PredictionSet[0] != r.Class {
+				t.Fatalf("%s: %s set %q, size %v", r.Key, sets, r.PredictionSet, r.SetSize)
+			}
 		}
 	}
+	non := filepath.Join(t.TempDir(), "non.json")
 	if _, errs, code = run(t, "calibrate", "--model", model, "--labels", labels, "--sets", "maybe", "--out", non, dir); code != 2 || !strings.Contains(errs, "sets") {
 		t.Fatalf("--sets maybe: exit %d, %q; want 2 naming sets", code, errs)
 	}

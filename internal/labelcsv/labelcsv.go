@@ -40,10 +40,15 @@ type Reader struct {
 }
 
 // NewReader reads r's first row: the header, if it is one.
-func NewReader(r io.Reader) (*Reader, error) {
+func NewReader(r io.Reader) (*Reader, error) { return NewReaderFor(r, "key") }
+
+// NewReaderFor is NewReader for rows keyed by something else: a first row
+// with a column of one of keyNames (the first present) is the header.
+// Study labels are read with NewReaderFor(r, "study_uid", "key").
+func NewReaderFor(r io.Reader, keyNames ...string) (*Reader, error) {
 	cr := csv.NewReader(skipBOM(r))
 	cr.TrimLeadingSpace = true
-	rd := &Reader{cr: cr, label: 1}
+	rd := &Reader{cr: cr, label: 1, key: -1}
 	head, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return rd, nil
@@ -51,7 +56,12 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rd.key = column(head, "key"); rd.key < 0 {
+	for _, name := range keyNames {
+		if rd.key < 0 {
+			rd.key = column(head, name)
+		}
+	}
+	if rd.key < 0 {
 		if len(head) < 2 {
 			return nil, fmt.Errorf("line 1: %d column, want key and label", len(head))
 		}

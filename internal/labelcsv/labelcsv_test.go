@@ -62,3 +62,34 @@ func TestMalformedFilesAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// Study labels are keyed by study_uid (or key); an image's labels file
+// with a study_uid column is still keyed by key.
+func TestStudyLabelsAreKeyedByStudyUID(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		keys     []string
+		want     []Row
+	}{
+		{"a study_uid,label header", "study_uid,label\n1.2.3,nodule\n", []string{"study_uid", "key"}, []Row{{2, "1.2.3", "nodule"}}},
+		{"key before study_uid when asked so", "study_uid,key,label\n1.2.3,a.dcm,nodule\n", []string{"key"}, []Row{{2, "a.dcm", "nodule"}}},
+		{"no header", "1.2.3,nodule\n", []string{"study_uid", "key"}, []Row{{1, "1.2.3", "nodule"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewReaderFor(strings.NewReader(tc.in), tc.keys...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []Row
+			for row, err := r.Next(); !errors.Is(err, io.EOF); row, err = r.Next() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows = append(rows, row)
+			}
+			if !slices.Equal(rows, tc.want) {
+				t.Fatalf("rows %v, want %v", rows, tc.want)
+			}
+		})
+	}
+}
