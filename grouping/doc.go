@@ -57,5 +57,5 @@
 // most Config.TimelineBins bins from time 0: the bins start 1 ms wide and
 // double (merging pairs) whenever a frame falls past the last, so that
 // the bins hold the whole stream in whichever order its records come.
-// Each stream holds its uncertain frames (16 bytes each) and its bins.
+// Each stream holds its uncertain frames (24 bytes each) and its bins.
 package grouping

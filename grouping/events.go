@@ -75,13 +75,13 @@ type stream struct {
 	tl                         timeline
 }
 
-// flagged is an uncertain frame, in 16 bytes: its key is rebuilt from
+// flagged is an uncertain frame, in 24 bytes: its key is rebuilt from
 // the stream's and its time.
 type flagged struct {
 	t       int64 // ms
 	entropy float32
-	class   int16
-	set     int16 // -1: no prediction set
+	class   int32
+	set     int16 // -1: no prediction set; sizes above 2¹⁵−1 count as that
 }
 
 // streams are the job's streams, in the order they were first seen.
@@ -120,7 +120,7 @@ func (s *streams) add(r *pipeline.Record) {
 	st.classified++
 	st.tl.add(t, r.EntropyNorm)
 	if s.res.cfg.Review.Wants(*r) {
-		f := flagged{t: t, entropy: float32(r.EntropyNorm), class: int16(min(max(r.ClassIndex, -1), 1<<15-1)), set: -1}
+		f := flagged{t: t, entropy: float32(r.EntropyNorm), class: int32(max(r.ClassIndex, -1)), set: -1}
 		if r.SetSize != nil {
 			f.set = int16(min(*r.SetSize, 1<<15-1))
 		}
@@ -183,7 +183,7 @@ func (s *streams) events(fn func(Event) error) error {
 func (s *streams) event(st *stream, fs []flagged) Event {
 	e := Event{FormatVersion: FormatVersion, Object: st.key.Object, Topic: st.key.Topic,
 		Start: seconds(fs[0].t), End: seconds(fs[len(fs)-1].t), Frames: len(fs), Keys: make([]string, len(fs))}
-	peak, counts, sum := 0, map[int16]int{}, 0.0
+	peak, counts, sum := 0, map[int32]int{}, 0.0
 	for i, f := range fs {
 		e.Keys[i] = st.key.At(time.Duration(f.t) * time.Millisecond).String()
 		sum += float64(f.entropy)

@@ -78,27 +78,28 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	to := min(from+n, len(s.entries))
 	out := pageAnswer{From: from, Total: len(s.entries), Items: make([]itemJSON, to-from)}
 	for k := range out.Items {
-		out.Items[k], out.Done = s.entryJSON(from + k)
+		out.Items[k] = s.entryJSON(from + k)
 	}
+	out.Done = s.decided.doneCount()
 	writeJSON(w, out)
 }
 
-// entryJSON is entry e as the page reads it, and the decided entries.
-func (s *Server) entryJSON(e int) (itemJSON, int) {
+// entryJSON is entry e as the page reads it.
+func (s *Server) entryJSON(e int) itemJSON {
 	en := &s.entries[e]
 	if en.group == nil {
-		ds, _, done := s.decided.decisionsOf(e, []int32{en.lead})
-		return s.itemJSON(e, en.lead, ds[0]), done
+		ds, _ := s.decided.decisionsOf(e, []int32{en.lead})
+		return s.itemJSON(e, en.lead, ds[0])
 	}
 	shown := en.members[:min(len(en.members), maxMembers)]
-	ds, decided, done := s.decided.decisionsOf(e, shown)
+	ds, decided := s.decided.decisionsOf(e, shown)
 	var lead *Decision
 	if decided == len(en.members) {
 		lead = ds[0]
 	}
 	out := s.itemJSON(e, en.lead, lead)
 	out.Group = s.groupJSON(en, shown, ds, decided)
-	return out, done
+	return out
 }
 
 func (s *Server) itemJSON(e int, i int32, d *Decision) itemJSON {

@@ -270,6 +270,13 @@ func (c *decisions) state() (int, int) {
 	return c.done, -1
 }
 
+// doneCount is the number of decided entries.
+func (c *decisions) doneCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done
+}
+
 // sizeOf is how many items entry e holds.
 func (c *decisions) sizeOf(e int) int32 {
 	if c.entryOf == nil {
@@ -278,9 +285,9 @@ func (c *decisions) sizeOf(e int) int32 {
 	return c.size[e]
 }
 
-// decisionsOf returns the decisions on the given items, how many of the
-// entry's items are decided, and the decided entries.
-func (c *decisions) decisionsOf(e int, items []int32) ([]*Decision, int, int) {
+// decisionsOf returns the decisions on the given items of entry e, and
+// how many of the entry's items are decided.
+func (c *decisions) decisionsOf(e int, items []int32) ([]*Decision, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]*Decision, len(items))
@@ -289,5 +296,5 @@ func (c *decisions) decisionsOf(e int, items []int32) ([]*Decision, int, int) {
 			out[k] = &d.Decision
 		}
 	}
-	return out, int(c.entryDone[e]), c.done
+	return out, int(c.entryDone[e])
 }
