@@ -39,6 +39,9 @@ type itemJSON struct {
 	Top         []choiceJSON `json:"top"`
 	Error       string       `json:"error,omitempty"`
 	ErrorReason string       `json:"error_reason,omitempty"`
+	// NoImage says why the page cannot show the image (a video frame or a
+	// log message): it asks for none.
+	NoImage string `json:"no_image,omitempty"`
 	// Decided is the image's last decision; for a group, its first
 	// image's once every image of it is decided.
 	Decided *Decision  `json:"decided"`
@@ -105,7 +108,8 @@ func (s *Server) entryJSON(e int) itemJSON {
 func (s *Server) itemJSON(e int, i int32, d *Decision) itemJSON {
 	it := &s.items[i]
 	out := itemJSON{Index: e, Key: it.key, Class: s.names.predicted(it), ClassIndex: it.index, MaxProb: it.maxProb,
-		EntropyNorm: it.entropy, Set: it.set, Top: s.choices(it.top), Error: it.err, ErrorReason: it.reason, Decided: d}
+		EntropyNorm: it.entropy, Set: it.set, Top: s.choices(it.top), Error: it.err, ErrorReason: it.reason, Decided: d,
+		NoImage: noImage(it)}
 	if it.setSize >= 0 {
 		out.SetSize = &it.setSize
 	}

@@ -48,6 +48,7 @@ type memberJSON struct {
 	MaxProb     float32   `json:"max_prob"`
 	EntropyNorm float64   `json:"entropy_norm"`
 	SetSize     *int32    `json:"set_size,omitempty"`
+	NoImage     string    `json:"no_image,omitempty"`
 	Decided     *Decision `json:"decided"`
 }
 
@@ -65,7 +66,7 @@ func (s *Server) groupJSON(en *entry, shown []int32, ds []*Decision, decided int
 	for k, i := range shown {
 		it := &s.items[i]
 		out.Members[k] = memberJSON{Key: it.key, Class: s.names.predicted(it), MaxProb: it.maxProb, EntropyNorm: it.entropy,
-			Decided: ds[k]}
+			NoImage: noImage(it), Decided: ds[k]}
 		if it.setSize >= 0 {
 			out.Members[k].SetSize = &it.setSize
 		}

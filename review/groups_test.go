@@ -247,6 +247,29 @@ func TestAReviewerDecidesAStudyInThePage(t *testing.T) {
 	}
 	b.do(chromedp.Reload())
 	b.waitFor(`document.getElementById("done-count").textContent === "1"`)
+
+	// The event's frames are at hand; the page asks for no picture of them,
+	// which it cannot show yet, and says so.
+	_, _, event := entries(t, s)
+	b.waitFor(`!document.getElementById("item").hidden`)
+	for at := b.state().Index; at != event.Index; {
+		if at < event.Index {
+			at++
+			b.key("j", at)
+		} else {
+			at--
+			b.key("k", at)
+		}
+	}
+	b.waitFor(`document.querySelectorAll("#item .members .member").length === 3 &&
+		document.querySelector("#item .image .placeholder").textContent.includes("DICOM frames only")`)
+	b.mu.Lock()
+	for _, u := range b.requests {
+		if strings.Contains(u, "front.mp4") {
+			t.Errorf("the page asked for %s", u)
+		}
+	}
+	b.mu.Unlock()
 	b.checkClean(srv.URL)
 }
 

@@ -59,6 +59,15 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(data)
 }
 
+// noImage says why the page cannot show an item's image without asking
+// for it ("" when it may): a video's frame or a log's message.
+func noImage(it *item) string {
+	if k := locate(it); k.Topic != "" || k.Timed {
+		return errLocator.Error()
+	}
+	return ""
+}
+
 // locate parses an item's key (recordkey). A key that does not parse comes
 // from a job written before record keys had one form: it names its object.
 func locate(it *item) recordkey.Key {

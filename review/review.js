@@ -129,9 +129,18 @@
     showImage(it);
   }
 
+  // noImageOf says why the image on screen cannot be shown, if so.
+  function noImageOf(it) {
+    return it.group ? it.group.members[member].no_image : it.no_image;
+  }
+
   function showImage(it) {
     const key = keyOf(it);
     const box = view.querySelector(".image");
+    if (noImageOf(it)) {
+      box.replaceChildren(el("span", "placeholder", noImageOf(it)));
+      return;
+    }
     box.replaceChildren(el("span", "placeholder", "loading…"));
     imageURL(key).then((src) => {
       if (shown !== it || keyOf(it) !== key) return;
@@ -183,7 +192,7 @@
       b.title = m.key + " · " + (m.class || "?") + " · entropy " + num(m.entropy_norm);
       b.dataset.key = m.key;
       b.append(el("span", "placeholder", String(j + 1)));
-      imageURL(m.key).then((src) => {
+      if (!m.no_image) imageURL(m.key).then((src) => {
         const img = document.createElement("img");
         img.alt = m.key;
         img.src = src;
@@ -220,7 +229,7 @@
     }
     if (cur !== i) return;
     render(it);
-    if (i + 1 < total) itemAt(i + 1).then((n) => imageURL(keyOf0(n))).catch(() => {});
+    if (i + 1 < total) itemAt(i + 1).then((n) => { if (!n.no_image) imageURL(keyOf0(n)); }).catch(() => {});
   }
 
   async function firstOpen() {
@@ -271,7 +280,7 @@
   }
 
   function openFull() {
-    if (!shown) return;
+    if (!shown || noImageOf(shown)) return;
     imageURL(keyOf(shown), "full").then((src) => {
       full.querySelector("img").src = src;
       full.hidden = false;
