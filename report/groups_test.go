@@ -3,6 +3,7 @@ package report_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -185,4 +186,19 @@ func TestStudiesAndStripsRenderInAHeadlessBrowser(t *testing.T) {
 	must(t, err)
 	must(t, os.WriteFile(browsertest.Screenshot("report-strips.png"), png, 0o644))
 	tb.checkClean(t)
+}
+
+func TestAGroupFileThatDoesNotParseIsNotedNotFatal(t *testing.T) {
+	ctx := context.Background()
+	store, _ := groupedJob(t, 2, 1)
+	must(t, store.WriteGroupFile(ctx, jobs.StudiesFile, func(w io.Writer) error {
+		_, err := io.WriteString(w, "{\"format_version\":1,\"study_uid\":\n")
+		return err
+	}))
+	page, err := report.Render(ctx, store, report.Options{})
+	must(t, err)
+	if html := string(page); !strings.Contains(html, `id="groups-note"`) || !strings.Contains(html, "studies.jsonl line 1") ||
+		strings.Contains(html, `id="studies-section"`) {
+		t.Fatal("a malformed studies.jsonl is not noted, or its studies are shown")
+	}
 }
