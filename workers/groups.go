@@ -12,7 +12,7 @@ import (
 // the events and timelines of its videos and logs (output.Studies), before
 // its report, which shows them. It reads the job's records (twice when it
 // has studies); a failure is logged and leaves the summary standing, and
-// output.Studies can be run on the finished job again.
+// `didicm export --to studies` writes them again on the finished job.
 func (p *Processor) writeGroups(ctx context.Context, job *openJob) {
 	j, err := output.Open(ctx, job.store)
 	if err == nil {
