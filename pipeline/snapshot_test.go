@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -40,11 +41,26 @@ func TestInterruptedListingIsListedAgainWithoutDuplicates(t *testing.T) {
 	slices.Sort(want)
 	spec := jobs.Spec{ID: "cut", InputURL: url, InputPrefix: "in", OutputURL: url, OutputPrefix: "out", BatchSize: 10}
 	cctx, cancel := context.WithCancel(ctx)
+	store, err := jobs.OpenStore(ctx, spec.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
 	var reports []pipeline.EnqueueProgress
+	streamed := false
 	prod := pipeline.Producer{Queue: pipeline.Queue{Client: c}, ProgressEvery: 1, Progress: func(p pipeline.EnqueueProgress) {
 		reports = append(reports, p)
-		if p.Done >= 512 {
-			cancel() // Ctrl-C half-way through the listing
+		if p.Done >= 512 && !streamed {
+			// Half-way through the listing, the first batches' manifests
+			// are being written: wait for the first, then Ctrl-C.
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+				if _, err := store.ReadBatchKeys(ctx, 0); err == nil {
+					streamed = true
+					break
+				}
+				time.Sleep(time.Millisecond) // polling storage, which has no change signal
+			}
+			cancel()
 		}
 	}}
 	if _, err := prod.Enqueue(cctx, spec); !errors.Is(err, context.Canceled) {
@@ -53,16 +69,11 @@ func TestInterruptedListingIsListedAgainWithoutDuplicates(t *testing.T) {
 	if last := reports[len(reports)-1]; !last.Final || !last.Stopped || last.Stage != pipeline.StageList || last.Done >= 1000 {
 		t.Fatalf("last report of the interrupted run: %+v", last)
 	}
-	store, err := jobs.OpenStore(ctx, spec.Ref())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 	if _, err := store.ReadManifest(ctx); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("the interrupted run left a manifest index: %v", err)
 	}
-	if _, err := store.ReadBatchKeys(ctx, 40); err != nil {
-		t.Fatalf("the interrupted run wrote no batch manifests as it listed: %v", err)
+	if !streamed {
+		t.Fatal("no batch manifest was written while the listing went on")
 	}
 
 	spec.BatchSize = 100
