@@ -11,9 +11,11 @@ import (
 
 	"github.com/didicm/didicm/imaging"
 	"github.com/didicm/didicm/imaging/dicom"
+	"github.com/didicm/didicm/imaging/video"
 	"github.com/didicm/didicm/internal/redact"
 	"github.com/didicm/didicm/recordkey"
 	"github.com/didicm/didicm/source"
+	"github.com/didicm/didicm/storage"
 )
 
 // The longest side of a thumbnail and of a "full" image, in pixels.
@@ -34,7 +36,7 @@ type renderer struct {
 }
 
 // errLocator marks a key whose locator the page cannot show.
-var errLocator = errors.New("the review page shows whole images and DICOM frames only")
+var errLocator = errors.New("the review page cannot show this part of a file")
 
 // image serves an item's image as PNG: a thumbnail, or with size=full the
 // whole image (up to fullSide). Only keys of the review list are read.
@@ -60,9 +62,9 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 }
 
 // noImage says why the page cannot show an item's image without asking
-// for it ("" when it may): a video's frame or a log's message.
+// for it ("" when it may): a part of a video or log with no time.
 func noImage(it *item) string {
-	if k := locate(it); k.Topic != "" || k.Timed {
+	if k := locate(it); (k.Topic != "" || k.Spanned) && !k.Timed {
 		return errLocator.Error()
 	}
 	return ""
@@ -80,7 +82,7 @@ func locate(it *item) recordkey.Key {
 
 // png reads and renders k's image at most side pixels on its longest side.
 func (rd *renderer) png(ctx context.Context, k recordkey.Key, side int) ([]byte, error) {
-	if k.Topic != "" || k.Timed {
+	if (k.Topic != "" || k.Spanned) && !k.Timed {
 		return nil, errLocator
 	}
 	select {
@@ -89,11 +91,16 @@ func (rd *renderer) png(ctx context.Context, k recordkey.Key, side int) ([]byte,
 		return nil, ctx.Err()
 	}
 	defer func() { <-rd.slots }()
-	data, err := rd.in.Read(ctx, k.Object, rd.lim.MaxBytes)
-	if err != nil {
-		return nil, err
+	var img image.Image
+	var err error
+	if k.Timed {
+		img, err = rd.timed(ctx, k, side)
+	} else {
+		var data []byte
+		if data, err = rd.in.Read(ctx, k.Object, rd.lim.MaxBytes); err == nil {
+			img, err = rd.decode(data, k.Frame, side)
+		}
 	}
-	img, err := rd.decode(data, k.Frame, side)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +109,34 @@ func (rd *renderer) png(ctx context.Context, k recordkey.Key, side int) ([]byte,
 		return nil, fmt.Errorf("encode png: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// timed decodes a video's frame or a log's image message at k's time,
+// reading the file in pieces from a bucket (whole, within the job's read
+// limit, from other sources).
+func (rd *renderer) timed(ctx context.Context, k recordkey.Key, side int) (image.Image, error) {
+	var src video.Source
+	if b, ok := rd.in.(*storage.Bucket); ok {
+		r, err := b.OpenRange(ctx, k.Object)
+		if err != nil {
+			return nil, err
+		}
+		src = r
+	} else {
+		data, err := rd.in.Read(ctx, k.Object, rd.lim.MaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		src = bytes.NewReader(data)
+	}
+	if k.Topic != "" {
+		img, err := imaging.LogImage(ctx, src, k.Topic, k.Time, rd.lim)
+		if err != nil {
+			return nil, err
+		}
+		return shrinkImage(img, side), nil
+	}
+	return imaging.VideoFrame(ctx, src, k.Time, side, rd.lim)
 }
 
 // decode decodes frame (1-based; 0: the whole file or its only frame) and
