@@ -96,6 +96,9 @@ type Spec struct {
 	// SR, when set, writes a DICOM structured report per study (or series)
 	// when the job finishes (package dicomsr).
 	SR *SRSpec `json:"sr,omitempty" mapstructure:"-"`
+	// Groups is how the finished job's images are grouped into studies,
+	// series and events (zero: the defaults).
+	Groups GroupsSpec `json:"groups,omitzero" mapstructure:"-"`
 	// Sampling is how videos and logs are read and cut into parts.
 	Sampling Sampling `json:"sampling,omitzero" mapstructure:"sampling"`
 	// SeriesRules choose, for a DICOMweb input, the series a job reads: a
@@ -222,6 +225,9 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.Sampling.validate(); err != nil {
 		return bad("sampling", err.Error())
+	}
+	if err := s.Groups.validate(); err != nil {
+		return bad("groups", err.Error())
 	}
 	if s.SR != nil {
 		if err := s.SR.validate(s.InputURL); err != nil {

@@ -18,14 +18,15 @@ import (
 // has studies (JSON Lines results only: Parquet ones are an error wrapping
 // jobs.ErrParquetResults). A file the job has nothing for is removed.
 type Studies struct {
-	// Rule makes a group's posterior; empty means grouping.Mean.
+	// Rule makes a group's posterior; empty means the job's (spec
+	// groups.rule), else grouping.Mean.
 	Rule grouping.Rule
 	// Drivers is how many images each group lists; zero means
 	// grouping.DefaultDrivers.
 	Drivers int
 	// Gap is the most time between uncertain frames of one event; zero
-	// means twice the job's sampling step (video.every), or the stream's
-	// mean spacing when it has none.
+	// means the job's (spec groups.gap), else twice its sampling step
+	// (video.every), or the stream's mean spacing when it has none.
 	Gap time.Duration
 }
 
@@ -36,7 +37,14 @@ func (Studies) Name() string { return "studies" }
 
 // Write groups the job's records and writes the group files.
 func (w Studies) Write(ctx context.Context, job *Job) error {
-	cfg := grouping.Config{Rule: w.Rule, Drivers: w.Drivers, Gap: w.Gap, Review: pipeline.RuleOf(job.Spec),
+	rule, gap := w.Rule, w.Gap
+	if rule == "" {
+		rule = grouping.Rule(job.Spec.Groups.Rule)
+	}
+	if gap == 0 {
+		gap = job.Spec.Groups.GapDuration()
+	}
+	cfg := grouping.Config{Rule: rule, Drivers: w.Drivers, Gap: gap, Review: pipeline.RuleOf(job.Spec),
 		Classes: job.Spec.ClassNames, Step: job.Spec.Sampling.Step()}
 	res, err := grouping.Run(cfg, func(fn func(pipeline.Record) error) error { return job.Records(ctx, fn) })
 	if err != nil {

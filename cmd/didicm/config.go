@@ -27,18 +27,19 @@ import (
 // defaults, the config file (--config or ./didicm.yaml), DIDICM_* environment
 // variables (DIDICM_SAMPLER_STEPS for sampler.steps) and flags.
 type Config struct {
-	Model       string        `mapstructure:"model"`
-	Calibration string        `mapstructure:"calibration"` // file from `didicm calibrate`; empty: no prediction sets
-	ONNXRuntime RuntimeConfig `mapstructure:"onnxruntime"`
-	Sampler     SamplerConfig `mapstructure:"sampler"`
-	Limits      LimitsConfig  `mapstructure:"limits"`
-	Log         LogConfig     `mapstructure:"log"`
-	Redis       RedisConfig   `mapstructure:"redis"`
-	Worker      WorkerConfig  `mapstructure:"worker"`
-	Job         JobConfig     `mapstructure:"job"`
-	SR          SRConfig      `mapstructure:"sr"`
-	Video       VideoConfig   `mapstructure:"video"`
-	MCAP        MCAPConfig    `mapstructure:"mcap"`
+	Model       string          `mapstructure:"model"`
+	Calibration string          `mapstructure:"calibration"` // file from `didicm calibrate`; empty: no prediction sets
+	ONNXRuntime RuntimeConfig   `mapstructure:"onnxruntime"`
+	Sampler     SamplerConfig   `mapstructure:"sampler"`
+	Limits      LimitsConfig    `mapstructure:"limits"`
+	Log         LogConfig       `mapstructure:"log"`
+	Redis       RedisConfig     `mapstructure:"redis"`
+	Worker      WorkerConfig    `mapstructure:"worker"`
+	Job         JobConfig       `mapstructure:"job"`
+	SR          SRConfig        `mapstructure:"sr"`
+	Groups      jobs.GroupsSpec `mapstructure:"groups"`
+	Video       VideoConfig     `mapstructure:"video"`
+	MCAP        MCAPConfig      `mapstructure:"mcap"`
 
 	// DICOMweb holds the credentials of dicomweb+http(s) inputs.
 	DICOMweb DICOMwebConfig `mapstructure:"dicomweb"`
@@ -251,6 +252,8 @@ var defaults = map[string]any{
 	"job.format":                     jobs.FormatJSONL,
 	"job.max_retry":                  jobs.DefaultMaxRetry,
 	"job.list_workers":               0,
+	"groups.rule":                    "",
+	"groups.gap":                     "",
 	"sr.per":                         "",
 	"sr.send":                        "",
 	"video.every":                    "1s",

@@ -98,7 +98,7 @@ func (a *app) jobSpec(c *Config) (jobs.Spec, error) {
 	}
 	j, sc := c.Job, c.Sampler
 	s := jobs.Spec{ID: j.ID, InputURL: j.InputURL, InputPrefix: j.InputPrefix, Include: j.Include, Exclude: j.Exclude,
-		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: path, ModelSHA256: sha, ClassNames: meta.ClassNames, Sampling: c.sampling(), SR: c.srSpec(), Sampler: sc.Name, Steps: steps, Clamp: sc.Clamp, Settle: sc.Settle,
+		OutputURL: j.OutputURL, OutputPrefix: j.OutputPrefix, Model: path, ModelSHA256: sha, ClassNames: meta.ClassNames, Sampling: c.sampling(), SR: c.srSpec(), Groups: c.Groups, Sampler: sc.Name, Steps: steps, Clamp: sc.Clamp, Settle: sc.Settle,
 		Chains: sc.Chains, Seed: sc.Seed, BatchSize: j.BatchSize, Posterior: j.Posterior, TopK: j.TopK,
 		ReviewThreshold: j.ReviewThreshold, ReviewRule: j.ReviewRule, Format: j.Format, MaxBytes: size(c.Limits.MaxBytes), Queue: j.Queue, MaxRetry: j.MaxRetry}
 	if s.Queue == "" {
@@ -156,6 +156,8 @@ func (a *app) enqueueCmd() *cobra.Command {
 	configFlag(f, "job.review_rule", "review-rule", "set_size (a prediction set of more than one class, or none; the default with a calibration) or entropy")
 	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch (0: none)")
 	configFlag(f, "job.list_workers", "list-workers", "key ranges of an S3 or GCS input listed at once (0: 16)")
+	configFlag(f, "groups.rule", "group-rule", "a study's or series' posterior of its images': mean, or max (any image shows it)")
+	configFlag(f, "groups.gap", "event-gap", "most time between a video's uncertain frames of one event (default: twice video.every)")
 	configFlag(f, "sr.per", "sr", "write a DICOM structured report per study or series when the job finishes (empty: none)")
 	configFlag(f, "sr.send", "sr-send", "also send the reports with STOW-RS: source (the job's DICOMweb input) or a dicomweb+https:// URL")
 	addSamplingFlags(f)
