@@ -49,6 +49,7 @@ type page struct {
 	SetSizes              *chart
 	SetNote, RecordsNote  string
 	Labels                *labelled
+	ByClass               *classTable
 	Studies               *studySection
 	Times                 *timeSection
 	GroupsNote            string
@@ -122,6 +123,7 @@ func (j *job) page() page {
 			p.Labels = labelSection(t)
 		}
 	}
+	p.ByClass = classSection(j.spec, j.tally)
 	return p
 }
 

@@ -35,17 +35,20 @@ type tally struct {
 	labels       Labels
 	inputPrefix  string
 	rule         pipeline.ReviewRule
-	matched      int         // records with a label
-	failed       int         // labelled images that could not be classified
-	cal          calibration // labelled classified images
-	review, rest hits        // labelled classified images sent to review, and the others
-	covered      hits        // labelled (by name) classified images whose set holds the label
+	matched      int                   // records with a label
+	failed       int                   // labelled images that could not be classified
+	cal          calibration           // labelled classified images
+	review, rest hits                  // labelled classified images sent to review, and the others
+	covered      hits                  // labelled (by name) classified images whose set holds the label
+	classNames   []string              // the job's, for labels given by index
+	perClass     map[string]*classHits // labelled classified images by true class; nil when none
 }
 
 // newTally counts set sizes when the job makes prediction sets, and
 // accuracy when labels are given.
 func newTally(spec jobs.Spec, labels Labels) *tally {
-	t := &tally{labels: labels, inputPrefix: strings.TrimSuffix(spec.InputPrefix, "/"), rule: pipeline.RuleOf(spec)}
+	t := &tally{labels: labels, inputPrefix: strings.TrimSuffix(spec.InputPrefix, "/"), rule: pipeline.RuleOf(spec),
+		classNames: spec.ClassNames}
 	if spec.Calibration != nil {
 		t.setSizes = map[int]int{}
 	}
@@ -110,6 +113,7 @@ func (t *tally) add(r pipeline.Record) {
 	if t.setSizes != nil && l.Class != "" {
 		t.covered.add(slices.Contains(r.PredictionSet, l.Class))
 	}
+	t.addClass(l, r, right)
 }
 
 // label finds a record's label by its key, or by its key relative to the
