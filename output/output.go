@@ -4,7 +4,8 @@
 // labelling tools and notebooks). Each kind is one Writer in its own file
 // or package; `didicm export --to NAME` runs one on a finished job, and the
 // worker may run some when a job finishes. Writers read the job through
-// Job, never the bucket's layout, and write through the job's store.
+// Job, never the bucket's layout, and write through the job's store or, for
+// exports, to a destination folder (Dest).
 package output
 
 import (

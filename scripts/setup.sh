@@ -39,6 +39,9 @@ go mod download
 # DuckDB, the independent Parquet reader of the tests (tools/duckdb-check, pinned by its lockfile).
 [ -e tools/duckdb-check/node_modules/@duckdb/node-api/package.json ] \
   || npm ci --prefix tools/duckdb-check --no-audit --no-fund --loglevel=error
+# Label Studio's labelling frontend, which the export test drives in Chromium (tools/labelstudio-check, pinned by its lockfile).
+[ -e tools/labelstudio-check/node_modules/@heartexlabs/label-studio/package.json ] \
+  || npm ci --prefix tools/labelstudio-check --no-audit --no-fund --loglevel=error
 # @mcap/core, the independent MCAP writer of imaging/mcap's corpus (tools/mcap-writer, pinned by its lockfile).
 [ -e tools/mcap-writer/node_modules/@mcap/core/package.json ] \
   || npm ci --prefix tools/mcap-writer --no-audit --no-fund --loglevel=error
