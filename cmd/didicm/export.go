@@ -16,7 +16,6 @@ import (
 	"github.com/didicm/didicm/output"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).exportCmd, (*app).importCmd) }
 
 // exportOptions are export's flags.
 type exportOptions struct {

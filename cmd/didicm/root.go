@@ -109,7 +109,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return nil
 	}
-	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.reportCmd(), a.monitorCmd(), a.healthCmd(), a.calibrateCmd(), a.reviewCmd())
+	root.AddCommand(a.classifyCmd(), a.modelCmd(), a.planCmd(), a.enqueueCmd(), a.workerCmd(), a.statusCmd(), a.retryCmd(), a.reportCmd(), a.monitorCmd(), a.healthCmd(), a.calibrateCmd(), a.reviewCmd(), a.exportCmd(), a.importCmd())
 	for mk := range slices.Values(extraCommands) {
 		root.AddCommand(mk(a))
 	}
