@@ -58,7 +58,8 @@ import (
 // choice), DIDICM_BENCH_SPIN (on|off), DIDICM_BENCH_STEPS (2,8: a list),
 // DIDICM_BENCH_TRACE (a file for the worker's debug log), DIDICM_BENCH_KERNEL
 // (go: the sampler's Go kernel instead of cpsimd's, as without AVX2),
-// DIDICM_BENCH_MEMORY (ort.Config.Memory),
+// DIDICM_BENCH_MEMORY (ort.Config.Memory), DIDICM_BENCH_TOP_K (records
+// keep the k most probable classes, job.posterior top-k; 0: the full posterior),
 // DIDICM_BENCH_PERF_FIFOS (see perfControl), and for the realistic workload
 // (W2, scripts/bench-w2.sh): DIDICM_BENCH_MODEL (another score model),
 // DIDICM_BENCH_FRAMES (a folder of JPEG frames, repeated as plain files up
@@ -210,6 +211,9 @@ func endToEnd(b *testing.B, m workers.Model, concurrency, steps, run int, measur
 	url := "file://" + dir
 	spec := jobs.Spec{ID: fmt.Sprintf("bench-%d", run), InputURL: url, InputPrefix: "in", OutputURL: url,
 		BatchSize: batch, Sampler: "cp", Steps: steps}
+	if k := envInt("DIDICM_BENCH_TOP_K", 0); k > 0 {
+		spec.Posterior, spec.TopK = "top-k", k
+	}
 	if os.Getenv("DIDICM_BENCH_VIDEO") != "" {
 		spec.Sampling.Every = cmp.Or(os.Getenv("DIDICM_BENCH_EVERY"), "1s")
 	}
