@@ -255,4 +255,18 @@ func TestEnqueueSRAsksTheWorkerForReports(t *testing.T) {
 			t.Fatalf("dciodvfy %s: %v\n%s", r, err, check)
 		}
 	}
+	// The finished job exports a report per study too; with another
+	// model it is refused.
+	exp, eout := didicm(t, "export", "--to", "sr", "--job", "mr", "--output", "file://"+dir, "--output-prefix", "out", "--model", model)
+	if err := exp.Wait(); err != nil {
+		t.Fatalf("export --to sr: %v\n%s", err, eout)
+	}
+	if studies, _ := filepath.Glob(filepath.Join(dir, "out", "mr", "sr", "*.dcm")); len(studies) != 1 {
+		t.Fatalf("export --to sr wrote %v, want the study's one report", studies)
+	}
+	other, oout := didicm(t, "export", "--to", "sr", "--job", "mr", "--output", "file://"+dir, "--output-prefix", "out",
+		"--model", "../../testdata/score-k10.onnx")
+	if err := other.Wait(); err == nil || !strings.Contains(oout.String(), "classified with model") {
+		t.Fatalf("export --to sr with another model: %v\n%s", err, oout)
+	}
 }

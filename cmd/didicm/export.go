@@ -78,6 +78,9 @@ func (a *app) exportCmd() *cobra.Command {
   predprobs    pred_probs.parquet: key, label, label_index and pred_probs (K float32 per
                classified image) for cleanlab and pandas
   studies      studies.jsonl, series.jsonl, events.jsonl, timelines.jsonl in the job's folder
+  sr           a DICOM structured report per study (or series: --sr series) in the job's
+               folder, sent with STOW-RS when --sr-send says where; --model must be the
+               job's model
 
 Labels follow the agreement rule: each reviewer's last decision counts, an image is
 labelled when every reviewer who decided it chose the same class, and any disagreement
@@ -96,6 +99,9 @@ csv, labelstudio and predprobs; the folder export needs a local one.`,
 	f.StringVar(&o.imageURL, "image-url", "", "labelstudio: image URL template with {key} for the object key "+
 		"(e.g. '/data/local-files/?d=archive/{key}'); default: URLs presigned by an s3, gs or azblob input")
 	f.DurationVar(&o.expiry, "url-expiry", output.DefaultURLExpiry, "labelstudio: how long presigned URLs are valid")
+	configFlag(f, "model", "model", "sr: the job's model (default "+DefaultModel+")")
+	configFlag(f, "sr.per", "sr", "sr: study or series (default study)")
+	configFlag(f, "sr.send", "sr-send", "sr: also send with STOW-RS: source or a dicomweb+https:// URL")
 	f.StringVar(&o.intensity, "intensity", "", `folder: the DICOM intensity transform frames are rendered with, JSON as `+
 		`training's --intensity, e.g. {"kind":"window","center":40,"width":400} (default bits)`)
 	return cmd
@@ -108,11 +114,14 @@ func (a *app) export(ctx context.Context, o exportOptions) error {
 		return usageError{errors.New("export needs --job and --output")}
 	}
 	mk, ok := exporters[o.to]
+	if o.to == "sr" {
+		mk, ok = a.srExporter(), true
+	}
 	if !ok {
-		return usageError{fmt.Errorf("--to %q: want one of %s", o.to, exporterNames())}
+		return usageError{fmt.Errorf("--to %q: want one of %s, sr", o.to, exporterNames())}
 	}
 	var dest *output.Dest
-	if o.to != "studies" {
+	if o.to != "studies" && o.to != "sr" {
 		if o.dest == "" {
 			return usageError{fmt.Errorf("export --to %s needs --dest", o.to)}
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/didicm/didicm/dicomsr"
@@ -24,4 +26,39 @@ func srWriters(m *ort.Model, path string, log *slog.Logger) func(jobs.Spec) ([]o
 		}
 		return []output.Writer{w}, nil
 	}
+}
+
+// srExporter makes the report writer of `export --to sr`: for the
+// configured model, which must be the job's (checked when it runs), per
+// study unless sr.per says series, sent where sr.send says.
+func (a *app) srExporter() func(exportOptions, *output.Dest) (output.Writer, error) {
+	return func(exportOptions, *output.Dest) (output.Writer, error) {
+		path, sha, meta, err := a.inspectModel(a.cfg)
+		if err != nil {
+			return nil, err
+		}
+		per := a.cfg.SR.Per
+		if per == "" {
+			per = "study"
+		}
+		w, err := dicomsr.New(dicomsr.Config{Model: dicomsr.ModelOf(meta, path, sha), Per: per, Send: a.cfg.SR.Send, Log: a.log})
+		if err != nil {
+			return nil, err
+		}
+		return &jobModel{Writer: w, sha: sha}, nil
+	}
+}
+
+// jobModel refuses a job of another model before its writer runs.
+type jobModel struct {
+	output.Writer
+	sha string
+}
+
+func (j *jobModel) Write(ctx context.Context, job *output.Job) error {
+	if job.Spec.ModelSHA256 != "" && job.Spec.ModelSHA256 != j.sha {
+		return usageError{fmt.Errorf("job %s was classified with model %s, --model is %s", job.Spec.ID,
+			job.Spec.ModelSHA256, j.sha)}
+	}
+	return j.Writer.Write(ctx, job)
 }
