@@ -5,14 +5,14 @@
 # goes through enqueue -> one worker -> status -> report -> review page with
 # a real redis-server, and the figures the issue asked for are printed as
 # key=value lines and kept in build/bench/scale.txt. The listing alone is
-# also run at LIST_ONLY keys (file://; S3 too with LIST_ONLY_S3=1).
-#   scripts/bench-scale.sh                 # SIZES="100000 1000000" BACKENDS="file s3" LIST_ONLY=10000000
+# also run at LIST_ONLY keys on file:// and at LIST_ONLY_S3 sizes on S3.
+#   scripts/bench-scale.sh   # SIZES="100000 1000000" BACKENDS="file s3" LIST_ONLY=10000000 LIST_ONLY_S3="1000000 10000000"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"100000 1000000"}
 BACKENDS=${BACKENDS:-"file s3"}
 LIST_ONLY=${LIST_ONLY:-10000000}
-LIST_ONLY_S3=${LIST_ONLY_S3:-0}
+LIST_ONLY_S3=${LIST_ONLY_S3:-"1000000 10000000"}
 S3_LATENCY=${S3_LATENCY:-50ms}
 work=${WORK:-build/scale}
 out=build/bench/scale.txt
@@ -127,13 +127,18 @@ if [ "$LIST_ONLY" -gt 0 ]; then
   enqueue "list-$LIST_ONLY" "file://$work/archive-$LIST_ONLY" "file://$work/out-list?create_dir=true"
   say "  redis after enqueue: $(redis-cli -p "$rport" info memory | grep -E '^used_memory:' | tr -d '\r')"
 fi
-if [ "$LIST_ONLY_S3" -gt 0 ]; then
-  for workers in 1 16; do
-    say "== listing alone, N=$LIST_ONLY_S3 backend=s3, $S3_LATENCY per listing request, $workers listing workers"
-    s3up "$LIST_ONLY_S3" -tiny -list-latency "$S3_LATENCY"
+# The S3 listing alone: N keys (one byte each) in the loopback server with
+# S3_LATENCY added to every listing request (a real region's round trip),
+# listed with 1 and with 16 workers at the first size, 16 at the others.
+first=1
+for n in $LIST_ONLY_S3; do
+  s3up "$n" -tiny -list-latency "$S3_LATENCY"
+  workers="16"; [ "$first" = 1 ] && workers="1 16"; first=0
+  for w in $workers; do
+    say "== listing alone, N=$n backend=s3, $S3_LATENCY per listing request, $w listing workers"
     redis-cli -p "$rport" flushall >/dev/null
-    DIDICM_JOB_LIST_WORKERS=$workers enqueue "list-s3" "$(s3url archive)" "$(s3url out)"
-    kill "$s3pid"; wait "$s3pid" 2>/dev/null || true
+    DIDICM_JOB_LIST_WORKERS=$w enqueue "list-s3-$n-$w" "$(s3url archive)" "$(s3url out)"
   done
-fi
+  kill "$s3pid"; wait "$s3pid" 2>/dev/null || true
+done
 echo "bench-scale: figures in $out"
