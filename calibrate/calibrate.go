@@ -159,10 +159,12 @@ const Unknown = -1
 // Fit splits the labelled posteriors in two halves, fits the temperature
 // and the conformal threshold on one and measures the sets on the other.
 func Fit(post [][]float64, labels []int, o Options) (*Calibration, error) {
-	return fit(post, labels, o, false)
+	return fit(post, labels, nil, o, false)
 }
 
-func fit(post [][]float64, labels []int, o Options, unknown bool) (*Calibration, error) {
+// fit is Fit with each image's u given (nil: drawn from the seed) and, if
+// unknown, labels that may be Unknown.
+func fit(post [][]float64, labels []int, us []float64, o Options, unknown bool) (*Calibration, error) {
 	o, err := o.check(post, labels, unknown)
 	if err != nil {
 		return nil, err
@@ -170,9 +172,11 @@ func fit(post [][]float64, labels []int, o Options, unknown bool) (*Calibration,
 	k := len(post[0])
 	rng := rand.New(rand.NewPCG(o.Seed, 0xca1))
 	idx := rng.Perm(len(post))
-	us := make([]float64, len(post)) // each image's u, as Set gets it
-	for i := range us {
-		us[i] = rng.Float64()
+	if us == nil {
+		us = make([]float64, len(post)) // each image's u, as Set gets it
+		for i := range us {
+			us[i] = rng.Float64()
+		}
 	}
 	cal, held := idx[:len(idx)/2], idx[len(idx)/2:]
 	if o.By == ByClass {
@@ -336,11 +340,27 @@ func (c *Calibration) score(q []float64, y int, u float64) float64 {
 }
 
 // U is an image's share for Set, from its key: the same key gets the same
-// set in every run.
+// set in every run, and keys get shares spread as uniform draws, however
+// alike they are (the frames of one file, the instances of one series).
 func U(key string) float64 {
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	return float64(h.Sum64()>>11) / (1 << 53)
+	return float64(mix(h.Sum64())>>11) / (1 << 53)
+}
+
+// mix is MurmurHash3's 64-bit finaliser: each input bit flips each output
+// bit with probability about ½. FNV-1a alone moves the last byte's bits
+// into the top ones only through carries, so keys that differ in their
+// last characters got shares within 10⁻⁶ of each other ("ct.dcm#frame=1"
+// to "#frame=9" all about 0.9118): a multi-frame file's sets were all
+// randomised alike, and a job's shares were far from uniform.
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 // scaled is softmax(log p / T).

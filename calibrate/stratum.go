@@ -56,8 +56,12 @@ func (s *Stratum) Holds(p []float64, u float64) bool {
 
 // FitStratum fits a calibration on the images a job's review rule sent to
 // review and people decided: post and labels are theirs (a label may be
-// Unknown), and every image must be in the stratum. The calibration's Set
-// uses its threshold in the stratum only.
+// Unknown), us their shares u (U of their keys), and every image must be
+// in the stratum. The calibration's Set uses its threshold in the stratum
+// only. The scores are fitted with the images' own u, not fresh draws:
+// by set size the rule chose images by u too (a randomised set is empty
+// where u·p(top) > q̂), so within the stratum u is not uniform, and only
+// the u the rule saw keeps calibration and later images exchangeable.
 func FitStratum(post [][]float64, labels []int, us []float64, s Stratum, o Options) (*Calibration, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -70,7 +74,10 @@ func FitStratum(post [][]float64, labels []int, us []float64, s Stratum, o Optio
 			return nil, fmt.Errorf("image %d is not one the %s rule sends to review: fit on the review list only", i, s.Rule)
 		}
 	}
-	c, err := fit(post, labels, o, true)
+	if len(us) != len(post) {
+		return nil, fmt.Errorf("%d posteriors and %d shares u: want one each", len(post), len(us))
+	}
+	c, err := fit(post, labels, us, o, true)
 	if err != nil {
 		return nil, err
 	}

@@ -128,3 +128,34 @@ func TestASetSizeStratumKeepsItsBase(t *testing.T) {
 		t.Fatalf("a base for another model: %v", err)
 	}
 }
+
+// By set size the rule chose its images by u too (an empty randomised set
+// is a large u): fitted with the images' own u, the sets cover 1 − α of
+// the images the rule reviews; with fresh draws of u they would cover far
+// fewer (the empty sets of sure images stay empty).
+func TestASetSizeStratumIsFittedWithTheImagesOwnShares(t *testing.T) {
+	post, labels := synthetic(40000, 10, 6, 1, 31) // sure: many empty randomised sets
+	base, err := Fit(post[:4000], labels[:4000], Options{Alpha: 0.1, Seed: 1, Sets: Randomized})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.ModelSHA256 = strings.Repeat("ab", 32)
+	s := &Stratum{Rule: RuleSetSize, Base: base}
+	p, l, us := reviewed(s, post[4000:22000], labels[4000:22000], 4000)
+	c, err := FitStratum(p, l, us, *s, Options{Alpha: 0.1, Seed: 2, Sets: Randomized})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, covered := 0, 0
+	for i := 22000; i < len(post); i++ {
+		if u := U(fmt.Sprint(i)); s.Holds(post[i], u) {
+			in++
+			if slices.Contains(c.Set(post[i], u), labels[i]) {
+				covered++
+			}
+		}
+	}
+	if got := float64(covered) / float64(in); math.Abs(got-0.9) > 0.02 || in < 1000 {
+		t.Fatalf("coverage where the rule reviews: %.4f of %d, want 0.90 ± 0.02", got, in)
+	}
+}
