@@ -50,6 +50,10 @@ type Summary struct {
 	Models               map[string]int     `json:"models"`
 	Providers            map[string]int     `json:"providers"`
 	NFE                  int                `json:"nfe"`
+	// Grouped counts the images of DICOM studies, videos and logs: without
+	// any, package grouping has nothing to do (batches whose stats were
+	// written before it was counted add none).
+	Grouped int `json:"grouped"`
 	Plan                 json.RawMessage    `json:"plan,omitempty"`
 	Started              string             `json:"started"`
 	Finished             string             `json:"finished"`
@@ -105,6 +109,9 @@ type BatchStats struct {
 	MaxProbs             []float64      `json:"max_probs"` // per classified image, in order
 	NFE                  int            `json:"nfe"`
 	ReviewCount          int            `json:"review"`
+	// Grouped counts the records that belong to a group (a DICOM study, a
+	// video or log): without any, a job has no studies or events.
+	Grouped int `json:"grouped"`
 	// Review holds the result lines of the images to review, in order, each
 	// ending in a newline.
 	Review []byte `json:"-"`
@@ -143,6 +150,9 @@ func NewBatchStats() *BatchStats {
 // images and those the rule flags go to review.
 func (s *BatchStats) Add(r Record, line []byte, rule ReviewRule) {
 	s.Images++
+	if r.StudyUID != "" || r.T != nil {
+		s.Grouped++
+	}
 	s.NFE += r.NFE
 	s.Models[r.ModelSHA256]++
 	s.Providers[r.Provider]++
@@ -316,6 +326,7 @@ func (h *probHistogram) quantile(q float64) float64 {
 
 func (s *Summary) merge(b *BatchStats) {
 	s.Images += b.Images
+	s.Grouped += b.Grouped
 	s.Classified += b.Classified
 	s.Errors += b.Errors
 	s.NFE += b.NFE

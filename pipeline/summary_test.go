@@ -56,10 +56,12 @@ func TestSummaryCountsRecordsAndFilesApart(t *testing.T) {
 	if err := store.WriteManifest(ctx, jobs.Manifest{JobID: "frames", Images: 3, Batches: []int{2, 1}}); err != nil {
 		t.Fatal(err)
 	}
-	writeBatch(t, store, 0, []pipeline.Record{
-		record("cine.dcm#frame=1", "3", 0.99, 0.05), record("cine.dcm#frame=2", "3", 0.6, 0.7),
-		record("cine.dcm#frame=3", "5", 0.97, 0.1), record("a.png", "1", 0.55, 0.8),
-	})
+	frames := []pipeline.Record{record("cine.dcm#frame=1", "3", 0.99, 0.05), record("cine.dcm#frame=2", "3", 0.6, 0.7),
+		record("cine.dcm#frame=3", "5", 0.97, 0.1)}
+	for i := range frames {
+		frames[i].StudyUID = "1.2.3"
+	}
+	writeBatch(t, store, 0, append(frames, record("a.png", "1", 0.55, 0.8)))
 	writeBatch(t, store, 1, []pipeline.Record{record("b.png", "7", 0.9, 0.2)})
 	if done, err := pipeline.Finish(ctx, store, spec); !done || err != nil {
 		t.Fatalf("finish: %v %v", done, err)
@@ -68,8 +70,9 @@ func TestSummaryCountsRecordsAndFilesApart(t *testing.T) {
 	if err := store.ReadSummary(ctx, &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.Images != 5 || s.Files != 3 || s.Classified != 5 || s.Review != 2 {
-		t.Fatalf("images %d files %d classified %d review %d; want 5, 3, 5, 2", s.Images, s.Files, s.Classified, s.Review)
+	if s.Images != 5 || s.Files != 3 || s.Classified != 5 || s.Review != 2 || s.Grouped != 3 {
+		t.Fatalf("images %d files %d classified %d review %d grouped %d; want 5, 3, 5, 2, 3", s.Images, s.Files, s.Classified,
+			s.Review, s.Grouped)
 	}
 	if p50 := s.MaxProbQuantiles["p50"]; p50 < 0.9-1e-4 || p50 > 0.9 {
 		t.Fatalf("p50 of max_prob %g, want 0.9 within 1e-4 below", p50)

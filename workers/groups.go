@@ -15,6 +15,9 @@ import (
 // `didicm export --to studies` writes them again on the finished job.
 func (p *Processor) writeGroups(ctx context.Context, job *openJob) {
 	j, err := output.Open(ctx, job.store)
+	if err == nil && j.Summary.Grouped == 0 && j.Summary.Images > 0 {
+		return // no study, video or log: nothing to group, no need to read every record again
+	}
 	if err == nil {
 		err = output.Studies{}.Write(ctx, j)
 	}
