@@ -2,6 +2,7 @@ package jsonenc
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -120,4 +121,43 @@ func FuzzFloat(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkPosteriorValues writes a K=10⁵ posterior (the softmax of normal
+// logits: sd 0.1, near uniform as from an unsure model, and sd 3) with
+// each formatter, and with a fixed 7 significant digits for comparison.
+func BenchmarkPosteriorValues(b *testing.B) {
+	for _, sd := range []float64{0.1, 3} {
+		r := rand.New(rand.NewPCG(1, 2))
+		p := make([]float64, 100000)
+		var sum float64
+		for i := range p {
+			p[i] = math.Exp(sd * r.NormFloat64())
+			sum += p[i]
+		}
+		for i := range p {
+			p[i] /= sum
+		}
+		for _, f := range []struct {
+			name string
+			fn   func([]byte, float64) []byte
+		}{
+			{"Float64", Float64},
+			{"Float32", func(b []byte, v float64) []byte { return Float32(b, float32(v)) }},
+			{"CompactFloat32", func(b []byte, v float64) []byte { return CompactFloat32(b, float32(v)) }},
+			{"7-digits", func(b []byte, v float64) []byte { return strconv.AppendFloat(b, v, 'e', 6, 64) }},
+		} {
+			b.Run(fmt.Sprintf("sd=%g/%s", sd, f.name), func(b *testing.B) {
+				buf := make([]byte, 0, 3<<20)
+				for b.Loop() {
+					buf = buf[:0]
+					for _, v := range p {
+						buf = append(f.fn(buf, v), ',')
+					}
+				}
+				b.ReportMetric(float64(len(buf))/float64(len(p)), "bytes/value")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(p)), "ns/value")
+			})
+		}
+	}
 }
