@@ -15,7 +15,7 @@ LIST_ONLY=${LIST_ONLY:-10000000}
 LIST_ONLY_S3=${LIST_ONLY_S3:-"1000000 10000000"}
 S3_LATENCY=${S3_LATENCY:-50ms}
 work=${WORK:-build/scale}
-out=build/bench/scale.txt
+out=${OUT:-build/bench/scale.txt}
 mkdir -p "$work" build/bench
 work=$(realpath "$work")
 command -v /usr/bin/time >/dev/null || { echo "bench-scale: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
