@@ -12,6 +12,7 @@ import (
 
 	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/grouping/groupingtest"
+	"github.com/didicm/didicm/internal/dicomtest"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/pipeline"
 )
@@ -249,5 +250,54 @@ func TestCalibrateByStudyFromAJob(t *testing.T) {
 	pngArchive(t, png, 3)
 	if _, errs, code := run(t, "classify", "--model", "../../testdata/score-k10.onnx", "--calibration", cal, png); code != 2 || !strings.Contains(errs, "calibration by") {
 		t.Fatalf("classify with a study calibration: exit %d, %q; want 2 naming by", code, errs)
+	}
+}
+
+// studyFile is a one-frame 7×7 grey DICOM file of the study, its pixels
+// from n.
+func studyFile(study string, n int) []byte {
+	d := &dicomtest.Dataset{}
+	d.El(0x0008, 0x0018, "UI", dicomtest.Text(fmt.Sprintf("%s.1.%d", study, n))).
+		El(0x0020, 0x000D, "UI", dicomtest.Text(study)).El(0x0020, 0x000E, "UI", dicomtest.Text(study+".1")).
+		El(0x0028, 0x0002, "US", dicomtest.U16(1)).El(0x0028, 0x0004, "CS", dicomtest.Text("MONOCHROME2")).
+		El(0x0028, 0x0010, "US", dicomtest.U16(7)).El(0x0028, 0x0011, "US", dicomtest.U16(7)).
+		El(0x0028, 0x0100, "US", dicomtest.U16(8)).El(0x0028, 0x0101, "US", dicomtest.U16(8)).
+		El(0x0028, 0x0102, "US", dicomtest.U16(7)).El(0x0028, 0x0103, "US", dicomtest.U16(0))
+	px := make([]byte, 50)
+	for i := range px[:49] {
+		px[i] = uint8((i*37 + n*11 + len(study)*5) % 256)
+	}
+	d.El(0x7FE0, 0x0010, "OW", px)
+	return dicomtest.Part10("1.2.840.10008.1.2.1", d.Bytes())
+}
+
+// By study from DATA, the DICOM files are classified and grouped by their
+// study; PNGs, which have none, are refused.
+func TestCalibrateByStudyFromDICOMFiles(t *testing.T) {
+	dir := t.TempDir()
+	var rows []string
+	for s := range 24 {
+		uid := fmt.Sprintf("1.2.840.99.%d", s)
+		for n := range 2 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%02d-%d.dcm", s, n)), studyFile(uid, s*2+n), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows = append(rows, fmt.Sprintf("%s,c%d", uid, s%10))
+	}
+	labels := writeLabels(t, "study_uid,label", rows)
+	cal := filepath.Join(t.TempDir(), "study.json")
+	model := "../../testdata/score-k10.onnx"
+	out, errs, code := run(t, "calibrate", "--model", model, "--by", "study", "--labels", labels, "--alpha", "0.2", "--out", cal, dir)
+	if code != 0 || !strings.Contains(out, "24 studies (mean rule)") {
+		t.Fatalf("exit %d, %q, %s", code, out, errs)
+	}
+	if c := readCalibration(t, cal); c.By != calibrate.ByStudy || c.CalibrationSize != 12 {
+		t.Fatalf("calibration by %q on %d studies", c.By, c.CalibrationSize)
+	}
+	png := t.TempDir()
+	pngArchive(t, png, 30)
+	if _, errs, code := run(t, "calibrate", "--model", model, "--by", "study", "--labels", labels, "--out", cal, png); code != 2 || !strings.Contains(errs, "no record has a study") {
+		t.Fatalf("PNGs by study: exit %d, %q; want 2", code, errs)
 	}
 }
