@@ -16,7 +16,6 @@ import (
 	"github.com/didicm/didicm/output"
 )
 
-
 // exportOptions are export's flags.
 type exportOptions struct {
 	to, dest, imageURL, intensity string
