@@ -37,8 +37,13 @@ type Group struct {
 	Class     string    `json:"class,omitempty"`
 	Posterior []float64 `json:"posterior,omitempty"`
 	Uncertainty
+	// PredictionSet and SetSize are a study's prediction set (class names,
+	// most probable first) when the job has a study calibration; Review is
+	// then a set of other than exactly one class.
+	PredictionSet []string `json:"prediction_set,omitempty"`
+	SetSize       *int     `json:"set_size,omitempty"`
 	// Review flags the group: entropy_norm above the job's threshold, or
-	// nothing classified.
+	// nothing classified (or, with a prediction set, its size).
 	Review bool `json:"review"`
 	// Drivers are the images with the highest probability of Class, most
 	// first.

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -28,6 +29,25 @@ func (g GroupsSpec) validate() error {
 	}
 	if d, err := time.ParseDuration(g.Gap); g.Gap != "" && (err != nil || d <= 0) {
 		return fmt.Errorf("groups gap %q: want a positive duration such as 3s", g.Gap)
+	}
+	return nil
+}
+
+// validateStudyCalibration checks the embedded study calibration: a valid
+// file fitted by study for the job's model and K, on the job's rule.
+func (s *Spec) validateStudyCalibration() error {
+	c := s.StudyCalibration
+	if c == nil {
+		return nil
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := c.ForStudies(cmp.Or(s.ModelSHA256, c.ModelSHA256), cmp.Or(len(s.ClassNames), c.Classes)); err != nil {
+		return err
+	}
+	if rule := cmp.Or(s.Groups.Rule, "mean"); c.StudyRule != rule {
+		return fmt.Errorf("fitted on %s study posteriors, the job's groups rule is %s", c.StudyRule, rule)
 	}
 	return nil
 }

@@ -86,6 +86,10 @@ type Spec struct {
 	// Calibration, when set, gives each record a prediction set (the file
 	// `didicm calibrate` writes, embedded at enqueue).
 	Calibration *calibrate.Calibration `json:"calibration,omitempty" mapstructure:"-"`
+	// StudyCalibration, when set, gives each study of studies.jsonl a
+	// prediction set with its own coverage (`didicm calibrate --by study`,
+	// embedded at enqueue); its study rule must be the job's groups rule.
+	StudyCalibration *calibrate.Calibration `json:"study_calibration,omitempty" mapstructure:"-"`
 	// ReviewRule picks review.jsonl's images: "set_size" (more than one
 	// class in the set; the default when calibrated) or "entropy" (above
 	// ReviewThreshold; the default otherwise).
@@ -228,6 +232,9 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.Groups.validate(); err != nil {
 		return bad("groups", err.Error())
+	}
+	if err := s.validateStudyCalibration(); err != nil {
+		return bad("study_calibration", err.Error())
 	}
 	if s.SR != nil {
 		if err := s.SR.validate(s.InputURL); err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strconv"
 	"time"
 
+	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/grouping"
 	"github.com/didicm/didicm/jobs"
 	"github.com/didicm/didicm/pipeline"
@@ -54,7 +56,7 @@ func (w Studies) Write(ctx context.Context, job *Job) error {
 		f     jobs.GroupFile
 		write func(*json.Encoder) error
 	}{
-		{jobs.StudiesFile, func(e *json.Encoder) error { return encodeAll(e, res.Studies()) }},
+		{jobs.StudiesFile, func(e *json.Encoder) error { return encodeAll(e, studySets(res.Studies(), job.Spec)) }},
 		{jobs.SeriesFile, func(e *json.Encoder) error { return encodeAll(e, res.Series()) }},
 		{jobs.EventsFile, func(e *json.Encoder) error {
 			return res.Events(func(ev grouping.Event) error { return e.Encode(ev) })
@@ -71,6 +73,33 @@ func (w Studies) Write(ctx context.Context, job *Job) error {
 		}
 	}
 	return nil
+}
+
+// studySets gives each classified study its prediction set when the job
+// has a study calibration (calibrate --by study), with u from its UID as
+// the calibration was fitted; review then follows the set's size.
+func studySets(studies []grouping.Group, spec jobs.Spec) []grouping.Group {
+	cal := spec.StudyCalibration
+	if cal == nil {
+		return studies
+	}
+	for i := range studies {
+		g := &studies[i]
+		if len(g.Posterior) == 0 {
+			continue
+		}
+		set := []string{}
+		for _, k := range cal.Set(g.Posterior, calibrate.U(g.StudyUID)) {
+			name := strconv.Itoa(k)
+			if k < len(spec.ClassNames) {
+				name = spec.ClassNames[k]
+			}
+			set = append(set, name)
+		}
+		n := len(set)
+		g.PredictionSet, g.SetSize, g.Review = set, &n, n != 1
+	}
+	return studies
 }
 
 // encodeAll writes each value as one JSON line.

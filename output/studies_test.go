@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/didicm/didicm/calibrate"
 	"github.com/didicm/didicm/grouping"
 	"github.com/didicm/didicm/grouping/groupingtest"
 	"github.com/didicm/didicm/jobs"
@@ -186,4 +188,53 @@ func readAll(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// With a study calibration (calibrate --by study) every classified study
+// of studies.jsonl has its prediction set, made as the calibration says
+// from the study's posterior and its UID's u, and is flagged for review
+// unless the set holds exactly one class.
+func TestStudiesGetPredictionSetsFromAStudyCalibration(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	k := len(groupingtest.Classes)
+	post := make([][]float64, 400)
+	labels := make([]int, len(post))
+	for i := range post {
+		labels[i] = i % k
+		post[i] = groupingtest.Posterior(r, labels[i], 0.3+0.6*r.Float64())
+	}
+	cal, err := calibrate.Fit(post, labels, calibrate.Options{Alpha: 0.1, By: calibrate.ByStudy, StudyRule: "mean"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal.ModelSHA256 = strings.Repeat("ab", 32)
+	var recs []pipeline.Record
+	recs = append(recs, groupingtest.Study(r, "1.2.840.1", 2, 6, 0, 0.9, false)...)
+	recs = append(recs, groupingtest.Study(r, "1.2.840.2", 1, 10, 1, 0.1, true)...)
+	dir := t.TempDir()
+	store := openStore(t, "file://"+dir)
+	spec := jobs.Spec{ID: "mixed", InputURL: "file://" + dir, OutputURL: "file://" + dir, ReviewThreshold: 0.5,
+		ClassNames: groupingtest.Classes, StudyCalibration: cal}
+	spec.Defaults()
+	groupingtest.Finish(t, store, spec, recs, 7)
+	job, err := output.Open(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (output.Studies{}).Write(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	studies := lines[grouping.Group](t, store, jobs.StudiesFile)
+	if len(studies) != 2 {
+		t.Fatalf("%d studies", len(studies))
+	}
+	for _, s := range studies {
+		var want []string
+		for _, c := range cal.Set(s.Posterior, calibrate.U(s.StudyUID)) {
+			want = append(want, groupingtest.Classes[c])
+		}
+		if s.SetSize == nil || *s.SetSize != len(want) || !slices.Equal(s.PredictionSet, want) || s.Review != (len(want) != 1) {
+			t.Fatalf("study %s: set %v (size %v), review %v; want %v", s.StudyUID, s.PredictionSet, s.SetSize, s.Review, want)
+		}
+	}
 }

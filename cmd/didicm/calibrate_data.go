@@ -168,3 +168,23 @@ func (c *Config) loadCalibration(modelSHA256 string, k int) (*calibrate.Calibrat
 	}
 	return cal, nil
 }
+
+// loadStudyCalibration reads the configured study calibration (calibrate
+// --by study) and checks it was fitted for this model; nil when none.
+func (c *Config) loadStudyCalibration(modelSHA256 string, k int) (*calibrate.Calibration, error) {
+	if c.StudyCalibration == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(c.StudyCalibration)
+	if err != nil {
+		return nil, &ConfigError{"study_calibration", err.Error()}
+	}
+	cal, err := calibrate.Parse(data)
+	if err == nil {
+		err = cal.ForStudies(modelSHA256, k)
+	}
+	if err != nil {
+		return nil, &ConfigError{"study_calibration", fmt.Sprintf("%s: %v", c.StudyCalibration, err)}
+	}
+	return cal, nil
+}

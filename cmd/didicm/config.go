@@ -27,19 +27,21 @@ import (
 // defaults, the config file (--config or ./didicm.yaml), DIDICM_* environment
 // variables (DIDICM_SAMPLER_STEPS for sampler.steps) and flags.
 type Config struct {
-	Model       string          `mapstructure:"model"`
-	Calibration string          `mapstructure:"calibration"` // file from `didicm calibrate`; empty: no prediction sets
-	ONNXRuntime RuntimeConfig   `mapstructure:"onnxruntime"`
-	Sampler     SamplerConfig   `mapstructure:"sampler"`
-	Limits      LimitsConfig    `mapstructure:"limits"`
-	Log         LogConfig       `mapstructure:"log"`
-	Redis       RedisConfig     `mapstructure:"redis"`
-	Worker      WorkerConfig    `mapstructure:"worker"`
-	Job         JobConfig       `mapstructure:"job"`
-	SR          SRConfig        `mapstructure:"sr"`
-	Groups      jobs.GroupsSpec `mapstructure:"groups"`
-	Video       VideoConfig     `mapstructure:"video"`
-	MCAP        MCAPConfig      `mapstructure:"mcap"`
+	Model       string `mapstructure:"model"`
+	Calibration string `mapstructure:"calibration"` // file from `didicm calibrate`; empty: no prediction sets
+	// StudyCalibration is a file from `didicm calibrate --by study`: a job's studies get prediction sets.
+	StudyCalibration string          `mapstructure:"study_calibration"`
+	ONNXRuntime      RuntimeConfig   `mapstructure:"onnxruntime"`
+	Sampler          SamplerConfig   `mapstructure:"sampler"`
+	Limits           LimitsConfig    `mapstructure:"limits"`
+	Log              LogConfig       `mapstructure:"log"`
+	Redis            RedisConfig     `mapstructure:"redis"`
+	Worker           WorkerConfig    `mapstructure:"worker"`
+	Job              JobConfig       `mapstructure:"job"`
+	SR               SRConfig        `mapstructure:"sr"`
+	Groups           jobs.GroupsSpec `mapstructure:"groups"`
+	Video            VideoConfig     `mapstructure:"video"`
+	MCAP             MCAPConfig      `mapstructure:"mcap"`
 
 	// DICOMweb holds the credentials of dicomweb+http(s) inputs.
 	DICOMweb DICOMwebConfig `mapstructure:"dicomweb"`
@@ -202,6 +204,7 @@ type LogConfig struct {
 var defaults = map[string]any{
 	"model":                          "",
 	"calibration":                    "",
+	"study_calibration":              "",
 	"onnxruntime.library":            "",
 	"onnxruntime.provider":           "cpu",
 	"onnxruntime.device_id":          0,

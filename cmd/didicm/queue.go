@@ -107,6 +107,9 @@ func (a *app) jobSpec(c *Config) (jobs.Spec, error) {
 	if s.Calibration, err = c.loadCalibration(sha, meta.NumClasses()); err != nil {
 		return jobs.Spec{}, err
 	}
+	if s.StudyCalibration, err = c.loadStudyCalibration(sha, meta.NumClasses()); err != nil {
+		return jobs.Spec{}, err
+	}
 	if s.SeriesRules, err = c.Job.seriesRules(); err != nil {
 		return jobs.Spec{}, err
 	}
@@ -156,6 +159,7 @@ func (a *app) enqueueCmd() *cobra.Command {
 	configFlag(f, "job.review_rule", "review-rule", "set_size (a prediction set of more than one class, or none; the default with a calibration) or entropy")
 	configFlag(f, "job.max_retry", "max-retry", "automatic retries of a failing batch (0: none)")
 	configFlag(f, "job.list_workers", "list-workers", "key ranges of an S3 or GCS input listed at once (0: 16)")
+	configFlag(f, "study_calibration", "study-calibration", "a file from calibrate --by study: each study gets a prediction set")
 	configFlag(f, "groups.rule", "group-rule", "a study's or series' posterior of its images': mean, or max (any image shows it)")
 	configFlag(f, "groups.gap", "event-gap", "most time between a video's uncertain frames of one event (default: twice video.every)")
 	configFlag(f, "sr.per", "sr", "write a DICOM structured report per study or series when the job finishes (empty: none)")
