@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"100000 1000000"}
 BACKENDS=${BACKENDS:-"file s3"}
-LIST_ONLY=${LIST_ONLY:-10000000}
-LIST_ONLY_S3=${LIST_ONLY_S3:-"1000000 10000000"}
+LIST_ONLY=${LIST_ONLY-10000000}
+LIST_ONLY_S3=${LIST_ONLY_S3-"1000000 10000000"}
 S3_LATENCY=${S3_LATENCY:-50ms}
 work=${WORK:-build/scale}
 out=${OUT:-build/bench/scale.txt}
@@ -119,7 +119,7 @@ for n in $SIZES; do
   done
 done
 
-if [ "$LIST_ONLY" -gt 0 ]; then
+if [ "${LIST_ONLY:-0}" -gt 0 ]; then
   say "== listing alone, N=$LIST_ONLY backend=file"
   $bs archive -src "$work/src" -out "$work/archive-$LIST_ONLY" -n "$LIST_ONLY"
   redis-cli -p "$rport" flushall >/dev/null
