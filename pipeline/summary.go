@@ -53,10 +53,10 @@ type Summary struct {
 	// Grouped counts the images of DICOM studies, videos and logs: without
 	// any, package grouping has nothing to do (batches whose stats were
 	// written before it was counted add none).
-	Grouped int `json:"grouped"`
-	Plan                 json.RawMessage    `json:"plan,omitempty"`
-	Started              string             `json:"started"`
-	Finished             string             `json:"finished"`
+	Grouped  int             `json:"grouped"`
+	Plan     json.RawMessage `json:"plan,omitempty"`
+	Started  string          `json:"started"`
+	Finished string          `json:"finished"`
 	// ImagesPerSec is over WorkingSeconds, the time spent working (pauses
 	// longer than IdleGap, such as a night before a re-drive, left out).
 	ImagesPerSec   float64 `json:"images_per_s"`
