@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"image"
@@ -62,16 +63,20 @@ func LogImage(ctx context.Context, src video.Source, topic string, t time.Durati
 	from := r.Start() + uint64(max(0, t-halfMillisecond))
 	sel := mcap.Selection{Topics: []string{topic}, From: from, To: r.Start() + uint64(t+halfMillisecond)}
 	var img image.Image
+	var broken error // a message at t that could not be read, if no other was
 	err = r.Images(ctx, sel, func(im mcap.Image) error {
-		if img != nil || im.Err != nil {
-			return nil
-		}
 		var derr error
-		img, _, derr = Decode(im.Data, lim)
+		switch {
+		case img != nil:
+		case im.Err != nil:
+			broken = cmp.Or(broken, im.Err)
+		default:
+			img, _, derr = Decode(im.Data, lim)
+		}
 		return derr
 	})
 	if img == nil && err == nil {
-		err = fmt.Errorf("no image of %s at %s s", topic, fmtSeconds(t))
+		err = cmp.Or(broken, fmt.Errorf("no image of %s at %s s", topic, fmtSeconds(t)))
 	}
 	if err != nil {
 		return nil, logError(err)

@@ -14,15 +14,15 @@ type Dataset struct{ bytes.Buffer }
 
 // El appends one element; OB, OW, SQ, UN and UT get a 32-bit length.
 func (d *Dataset) El(group, elem uint16, vr string, value []byte) *Dataset {
-	binary.Write(d, binary.LittleEndian, group)
-	binary.Write(d, binary.LittleEndian, elem)
+	d.Write(U16(group))
+	d.Write(U16(elem))
 	switch vr {
 	case "OB", "OW", "SQ", "UN", "UT":
 		d.WriteString(vr + "\x00\x00")
-		binary.Write(d, binary.LittleEndian, uint32(len(value)))
+		d.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(value))))
 	default:
 		d.WriteString(vr)
-		binary.Write(d, binary.LittleEndian, uint16(len(value)))
+		d.Write(U16(uint16(len(value))))
 	}
 	d.Write(value)
 	return d
@@ -93,9 +93,9 @@ func RLEFrames(frames, rows, cols int) []byte {
 	d := GreyHeader(frames, rows, cols)
 	var px Dataset
 	item := func(length int) {
-		binary.Write(&px, binary.LittleEndian, uint16(0xFFFE))
-		binary.Write(&px, binary.LittleEndian, uint16(0xE000))
-		binary.Write(&px, binary.LittleEndian, uint32(length))
+		px.Write(U16(0xFFFE))
+		px.Write(U16(0xE000))
+		px.Write(binary.LittleEndian.AppendUint32(nil, uint32(length)))
 	}
 	item(0) // an empty basic offset table
 	for k := range frames {
@@ -115,13 +115,13 @@ func RLEFrames(frames, rows, cols int) []byte {
 		item(len(frag))
 		px.Write(frag)
 	}
-	binary.Write(&px, binary.LittleEndian, uint16(0xFFFE))
-	binary.Write(&px, binary.LittleEndian, uint16(0xE0DD))
-	binary.Write(&px, binary.LittleEndian, uint32(0))
-	binary.Write(d, binary.LittleEndian, uint16(0x7FE0))
-	binary.Write(d, binary.LittleEndian, uint16(0x0010))
+	px.Write(U16(0xFFFE))
+	px.Write(U16(0xE0DD))
+	px.Write(binary.LittleEndian.AppendUint32(nil, 0))
+	d.Write(U16(0x7FE0))
+	d.Write(U16(0x0010))
 	d.WriteString("OB\x00\x00")
-	binary.Write(d, binary.LittleEndian, uint32(0xFFFFFFFF))
+	d.Write(binary.LittleEndian.AppendUint32(nil, 0xFFFFFFFF))
 	d.Write(px.Bytes())
 	return Part10("1.2.840.10008.1.2.5", d.Bytes())
 }
