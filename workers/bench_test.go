@@ -60,6 +60,8 @@ import (
 // (go: the sampler's Go kernel instead of cpsimd's, as without AVX2),
 // DIDICM_BENCH_MEMORY (ort.Config.Memory), DIDICM_BENCH_TOP_K (records
 // keep the k most probable classes, job.posterior top-k; 0: the full posterior),
+// DIDICM_BENCH_REVIEW_THRESHOLD (the job's entropy review threshold, 0.5
+// as `didicm enqueue`'s default; 1 lists no image for review),
 // DIDICM_BENCH_PERF_FIFOS (see perfControl), and for the realistic workload
 // (W2, scripts/bench-w2.sh): DIDICM_BENCH_MODEL (another score model),
 // DIDICM_BENCH_FRAMES (a folder of JPEG frames, repeated as plain files up
@@ -118,6 +120,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.ReportMetric(r.bound.pooled, "bound-1-call-default-threads")
 			b.ReportMetric(r.bound.perCore, "bound-1-thread-per-core")
 			b.ReportMetric(r.workers/best, "ratio")
+			b.ReportMetric(100*r.review/r.images, "review-%")
 			b.ReportMetric(r.allocPerImage/1024, "alloc-KiB/image")
 			b.ReportMetric(r.cpuPerImage, "cpu-µs/image")
 			// What the model alone needs per image at the bound, on all cores.
@@ -155,6 +158,7 @@ type e2eResult struct {
 	workers, withEnqueue, allocPerImage, cpuPerImage float64
 	bound                                            bound
 	images                                           float64
+	review                                           float64 // images listed for review
 	// stageSeconds is the worker's time in each stage (fetch and prepare
 	// overlap score), summed over batches.
 	stageSeconds map[string]float64
@@ -210,7 +214,10 @@ func endToEnd(b *testing.B, m workers.Model, concurrency, steps, run int, measur
 	}
 	url := "file://" + dir
 	spec := jobs.Spec{ID: fmt.Sprintf("bench-%d", run), InputURL: url, InputPrefix: "in", OutputURL: url,
-		BatchSize: batch, Sampler: "cp", Steps: steps}
+		BatchSize: batch, Sampler: "cp", Steps: steps, ReviewThreshold: jobs.DefaultReviewThreshold}
+	if v, err := strconv.ParseFloat(os.Getenv("DIDICM_BENCH_REVIEW_THRESHOLD"), 64); err == nil {
+		spec.ReviewThreshold = v
+	}
 	if k := envInt("DIDICM_BENCH_TOP_K", 0); k > 0 {
 		spec.Posterior, spec.TopK = "top-k", k
 	}
@@ -250,15 +257,16 @@ func endToEnd(b *testing.B, m workers.Model, concurrency, steps, run int, measur
 	if measure != nil {
 		after = measure(d.MicroBatch)
 	}
-	images := float64(summaryImages(b, url, spec.ID))
-	return e2eResult{workers: images / done.Sub(queued).Seconds(), withEnqueue: images / done.Sub(start).Seconds(),
+	sum := jobSummary(b, url, spec.ID)
+	images := float64(sum.Images)
+	return e2eResult{review: float64(sum.Review), workers: images / done.Sub(queued).Seconds(), withEnqueue: images / done.Sub(start).Seconds(),
 		allocPerImage: float64(ms1.TotalAlloc-ms0.TotalAlloc) / images, cpuPerImage: cpu.Seconds() * 1e6 / images,
 		bound:  bound{pooled: (before.pooled + after.pooled) / 2, perCore: (before.perCore + after.perCore) / 2},
 		images: images, stageSeconds: stageSeconds(b, h.proc.Metrics)}
 }
 
-// summaryImages is the images (records) of a finished job.
-func summaryImages(b *testing.B, url, id string) int {
+// jobSummary is a finished job's summary.
+func jobSummary(b *testing.B, url, id string) pipeline.Summary {
 	store, err := jobs.OpenStore(context.Background(), jobs.Ref{OutputURL: url, ID: id})
 	if err != nil {
 		b.Fatal(err)
@@ -268,7 +276,7 @@ func summaryImages(b *testing.B, url, id string) int {
 	if err := store.ReadSummary(context.Background(), &s); err != nil {
 		b.Fatal(err)
 	}
-	return s.Images
+	return s
 }
 
 // benchArchive is n small PNGs (and 4 broken files), or, with
