@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"reflect"
 	"regexp"
 	"slices"
@@ -208,5 +209,90 @@ func TestDockerfilesArePinnedNonRootAndSecretFree(t *testing.T) {
 				t.Fatalf("final stage runs as %q; want a non-root USER", user)
 			}
 		})
+	}
+}
+
+// TestDockerfilesInstallTheLibrariesTheBuildLinks: every library a cgo
+// package of didicm links (-l in its LDFLAGS) has its development package
+// in each Dockerfile's build stage and its runtime package in the final
+// stage, under the distribution's names (Debian 12 for deploy/Dockerfile,
+// Ubuntu 24.04 for deploy/Dockerfile.gpu). A new cgo dependency fails here
+// until both images get it.
+func TestDockerfilesInstallTheLibrariesTheBuildLinks(t *testing.T) {
+	type pkgs struct{ dev, debian, ubuntu string }
+	known := map[string]pkgs{
+		"turbojpeg":  {"libturbojpeg0-dev", "libturbojpeg0", "libturbojpeg"},
+		"charls":     {"libcharls-dev", "libcharls2", "libcharls2"},
+		"openjp2":    {"libopenjp2-7-dev", "libopenjp2-7", "libopenjp2-7"},
+		"gdcmjpeg8":  {"libgdcm-dev", "libgdcm3.0", "libgdcm3.0t64"},
+		"gdcmjpeg12": {"libgdcm-dev", "libgdcm3.0", "libgdcm3.0t64"},
+		"avformat":   {"libavformat-dev", "libavformat59", "libavformat60"},
+		"avcodec":    {"libavcodec-dev", "libavcodec59", "libavcodec60"},
+		"swscale":    {"libswscale-dev", "libswscale6", "libswscale7"},
+		"avutil":     {"libavformat-dev", "libavutil57", "libavutil58"}, // libavutil-dev comes with libavformat-dev
+	}
+	system := map[string]bool{"pthread": true, "resolv": true, "dl": true, "m": true}
+	out, err := exec.Command("go", "list", "-deps", "-f", `{{join .CgoLDFLAGS " "}}`, ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var libs []string
+	for _, f := range strings.Fields(string(out)) {
+		if lib, ok := strings.CutPrefix(f, "-l"); ok && !system[lib] && !slices.Contains(libs, lib) {
+			libs = append(libs, lib)
+		}
+	}
+	if !slices.Contains(libs, "avformat") || !slices.Contains(libs, "turbojpeg") {
+		t.Fatalf("go list found the libraries %v; FFmpeg and libjpeg-turbo should be among them", libs)
+	}
+	for _, df := range []struct {
+		path   string
+		ubuntu bool
+	}{{"../../deploy/Dockerfile", false}, {"../../deploy/Dockerfile.gpu", true}} {
+		f, err := os.Open(df.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast, err := parser.Parse(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages, _, err := instructions.Parse(ast.AST, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		installs := func(st instructions.Stage) []string {
+			var words []string
+			for _, cmd := range st.Commands {
+				if run, ok := cmd.(*instructions.RunCommand); ok {
+					words = append(words, strings.Fields(strings.Join(run.CmdLine, " "))...)
+				}
+			}
+			return words
+		}
+		var build []string
+		for _, st := range stages {
+			if st.Name == "build" {
+				build = installs(st)
+			}
+		}
+		final := installs(stages[len(stages)-1])
+		for _, lib := range libs {
+			p, ok := known[lib]
+			if !ok {
+				t.Fatalf("didicm links -l%s: add its packages to this test's table and to both Dockerfiles", lib)
+			}
+			runtime := p.debian
+			if df.ubuntu {
+				runtime = p.ubuntu
+			}
+			if !slices.Contains(build, p.dev) {
+				t.Errorf("%s: the build stage does not install %s (for -l%s)", df.path, p.dev, lib)
+			}
+			if !slices.Contains(final, runtime) {
+				t.Errorf("%s: the final stage does not install %s (for -l%s)", df.path, runtime, lib)
+			}
+		}
 	}
 }
