@@ -98,3 +98,28 @@ func sameExceptRedis(t *testing.T, name string, got, want types.ServiceConfig) {
 func isPrefix(prefix, s []string) bool {
 	return len(prefix) <= len(s) && slices.Equal(prefix, s[:len(prefix)])
 }
+
+// The HA stack on a machine without a registry (the compose test's
+// failover run): deploy/local/docker-compose.ha.yml gives the replica and
+// the Sentinels the local Redis image, so no service of the four files
+// together pulls an image, and changes nothing else of the HA override.
+func TestLocalHAOverrideOnlySwapsTheRedisImages(t *testing.T) {
+	ha := loadCompose(t, "../../docker-compose.local.yml", "../../docker-compose.ha.yml")
+	local := loadCompose(t, "../../docker-compose.local.yml", "../../docker-compose.ha.yml", "../../deploy/local/docker-compose.ha.yml")
+	for name, got := range local.Services {
+		want, ok := ha.Services[name]
+		if !ok {
+			t.Fatalf("the local HA override adds service %s", name)
+		}
+		if !strings.HasPrefix(got.Image, "didicm-local/") && got.Build == nil {
+			t.Errorf("%s runs %q, which this machine cannot pull", name, got.Image)
+		}
+		got.Image, want.Image = "", ""
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the local HA override changes more than its image", name)
+		}
+	}
+	if len(local.Services) != len(ha.Services) {
+		t.Fatalf("%d services, the HA stack has %d", len(local.Services), len(ha.Services))
+	}
+}

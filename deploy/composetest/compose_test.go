@@ -45,7 +45,9 @@ type stack struct {
 	env  map[string]string
 }
 
-func newStack(t *testing.T) *stack {
+// newStack is the stack of docker-compose.yml and docker-compose.local.yml,
+// and of more files (relative to the repository) over them.
+func newStack(t *testing.T, more ...string) *stack {
 	envFile := os.Getenv("COMPOSE_ENV_FILE")
 	if envFile == "" || os.Getenv("DOCKER_HOST") == "" {
 		t.Skip("run through scripts/compose-test.sh (make compose-test)")
@@ -61,9 +63,11 @@ func newStack(t *testing.T) *stack {
 		}
 	}
 	root, _ := filepath.Abs("../..")
-	return &stack{t: t, env: env, args: []string{"compose", "--project-directory", root, "--env-file", envFile,
-		"-f", filepath.Join(root, "docker-compose.yml"), "-f", filepath.Join(root, "docker-compose.local.yml"),
-		"--profile", "cpu"}}
+	args := []string{"compose", "--project-directory", root, "--env-file", envFile}
+	for _, f := range append([]string{"docker-compose.yml", "docker-compose.local.yml"}, more...) {
+		args = append(args, "-f", filepath.Join(root, f))
+	}
+	return &stack{t: t, env: env, args: append(args, "--profile", "cpu")}
 }
 
 // docker runs the docker CLI and returns its standard output.
@@ -200,6 +204,60 @@ func TestComposeStackRunsAJobThroughScaledAndKilledWorkers(t *testing.T) {
 
 // upload copies the archive folder into the bucket, eight files at a time,
 // and returns its keys.
+// TestComposeHAStackFailsOverMidJob runs the stack with
+// docker-compose.ha.yml (a replica and three Sentinels, every didicm
+// service on the redis-sentinel URL): once two workers have finished a
+// batch and the replica has acknowledged every write (WAIT), the master's
+// container is SIGKILLed. The Sentinels promote the replica, the workers
+// and the producer's job follow it, and the job finishes with exactly one
+// record per file, with no step taken.
+func TestComposeHAStackFailsOverMidJob(t *testing.T) {
+	s := newStack(t, "docker-compose.ha.yml", "deploy/local/docker-compose.ha.yml")
+	s.compose("down", "--volumes", "--remove-orphans")
+	s.compose("up", "-d", "--no-build", "--wait", "redis", "redis-replica", "sentinel-1", "sentinel-2", "sentinel-3")
+	s.compose("up", "-d", "--no-build", "s3", "monitor")
+	keys := upload(t, s.bucket("archive"), filepath.Join(os.Getenv("COMPOSE_DEMO_DIR"), "archive"))
+	s.compose("run", "--rm", "--no-deps", "producer")
+	start := time.Now()
+	s.compose("up", "-d", "--no-build", "--scale", worker+"=2", worker)
+	logs := &workerLogs{s: s}
+	logs.waitFor(t, start, func(l logLine) bool { return l.Msg == "batch done" }, 10*time.Minute)
+
+	redisCLI := func(service string, args ...string) string {
+		cmd := `redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ` + strings.Join(args, " ")
+		if strings.HasPrefix(service, "sentinel") {
+			cmd = "redis-cli -p 26379 " + strings.Join(args, " ")
+		}
+		return strings.TrimSpace(s.compose("exec", "-T", service, "sh", "-c", cmd))
+	}
+	if got := redisCLI("sentinel-1", "sentinel", "get-master-addr-by-name", "didicm"); !strings.HasPrefix(got, "redis\n") {
+		t.Fatalf("before the kill the Sentinels name %q as master, want redis", got)
+	}
+	if n := redisCLI("redis", "wait", "1", "5000"); n != "1" {
+		t.Fatalf("WAIT 1 5000 on the master: %q replicas acknowledged its writes, want 1", n)
+	}
+	master := strings.TrimSpace(s.compose("ps", "-q", "redis"))
+	s.docker("kill", master)
+	killed := time.Now()
+	t.Logf("killed the Redis master %.12s %.1f s after the workers started", master, killed.Sub(start).Seconds())
+	for {
+		if got, _ := s.try(append(slices.Clone(s.args), "exec", "-T", "sentinel-1", "redis-cli", "-p", "26379",
+			"sentinel", "get-master-addr-by-name", "didicm")...); strings.HasPrefix(got, "redis-replica\n") {
+			break
+		}
+		if time.Since(killed) > 2*time.Minute {
+			t.Fatal("the Sentinels did not promote the replica within 2 minutes")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("the Sentinels promoted redis-replica %.1f s after the kill", time.Since(killed).Seconds())
+
+	summary := waitSummary(t, s, 15*time.Minute)
+	checkRecords(t, s, keys, summary)
+	t.Logf("job finished %.1f s after the kill", time.Since(killed).Seconds())
+	s.compose("down", "--volumes")
+}
+
 func upload(t *testing.T, b *blob.Bucket, dir string) []string {
 	var keys []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
