@@ -3,8 +3,12 @@ package jobs
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+
+	"github.com/didicm/didicm/storage"
 )
 
 // A job's answers per group, written beside its records by the studies
@@ -75,6 +79,36 @@ func (s *Store) OpenGroupFile(ctx context.Context, f GroupFile) (io.ReadCloser, 
 		return nil, err
 	}
 	return s.bucket.NewReader(ctx, s.lay.Group(f))
+}
+
+// MaxGroupLine bounds one line of a group file as EachGroupLine reads it.
+const MaxGroupLine = 64 << 20
+
+// EachGroupLine decodes each line of store's group file f as T, in order;
+// a job without the file (finished before group files, or with nothing to
+// put in one) has no lines.
+func EachGroupLine[T any](ctx context.Context, store *Store, f GroupFile, fn func(T)) error {
+	r, err := store.OpenGroupFile(ctx, f)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), MaxGroupLine)
+	for n := 1; sc.Scan(); n++ {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			return fmt.Errorf("%s line %d: %w", f, n, err)
+		}
+		fn(v)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", f, err)
+	}
+	return nil
 }
 
 func (f GroupFile) check() error {

@@ -1,17 +1,12 @@
 package report
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/didicm/didicm/grouping"
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/storage"
 )
 
 // The bounds on what the report shows of a job's groups: the rest is in
@@ -21,7 +16,6 @@ const (
 	maxStrips       = 40  // videos and log topics drawn, those that struggled most first
 	maxStripEvents  = 100 // events marked on one strip, most uncertain first
 	maxEventRows    = 20  // events in the table
-	maxGroupLine    = 64 << 20
 	stripPointsWant = 160 // points drawn per strip, at most
 )
 
@@ -55,7 +49,7 @@ func streamName(object, topic string) string { return object + "\x00" + topic }
 // readGroups reads the group files a job has (none: nothing to show).
 func readGroups(ctx context.Context, store *jobs.Store) (*groupsRead, error) {
 	g := &groupsRead{events: map[string][]stripEvent{}, eventsCapped: map[string]int{}}
-	err := eachLine(ctx, store, jobs.StudiesFile, func(s grouping.Group) {
+	err := jobs.EachGroupLine(ctx, store, jobs.StudiesFile, func(s grouping.Group) {
 		g.studiesN++
 		if s.Review {
 			g.studiesFlag++
@@ -64,10 +58,10 @@ func readGroups(ctx context.Context, store *jobs.Store) (*groupsRead, error) {
 		g.studies = keepFirst(g.studies, s, maxStudyRows, studyOrder)
 	})
 	if err == nil {
-		err = eachLine(ctx, store, jobs.SeriesFile, func(grouping.Group) { g.series++ })
+		err = jobs.EachGroupLine(ctx, store, jobs.SeriesFile, func(grouping.Group) { g.series++ })
 	}
 	if err == nil {
-		err = eachLine(ctx, store, jobs.TimelinesFile, func(tl grouping.Timeline) {
+		err = jobs.EachGroupLine(ctx, store, jobs.TimelinesFile, func(tl grouping.Timeline) {
 			g.streamsN++
 			g.streams = keepFirst(g.streams, tl, maxStrips, streamOrder)
 		})
@@ -84,7 +78,7 @@ func (g *groupsRead) readEvents(ctx context.Context, store *jobs.Store) error {
 	for _, tl := range g.streams {
 		drawn[streamName(tl.Object, tl.Topic)] = true
 	}
-	return eachLine(ctx, store, jobs.EventsFile, func(ev stripEvent) {
+	return jobs.EachGroupLine(ctx, store, jobs.EventsFile, func(ev stripEvent) {
 		g.eventsN++
 		g.topEvents = keepFirst(g.topEvents, ev, maxEventRows, eventOrder)
 		name := streamName(ev.Object, ev.Topic)
@@ -132,30 +126,4 @@ func keepFirst[T any](vs []T, v T, n int, order func(a, b T) int) []T {
 	}
 	vs = slices.Insert(vs, at, v)
 	return vs[:min(len(vs), n)]
-}
-
-// eachLine decodes each line of group file f as T; a job without the
-// file has no lines.
-func eachLine[T any](ctx context.Context, store *jobs.Store, f jobs.GroupFile, fn func(T)) error {
-	r, err := store.OpenGroupFile(ctx, f)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxGroupLine)
-	for n := 1; sc.Scan(); n++ {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			return fmt.Errorf("%s line %d: %w", f, n, err)
-		}
-		fn(v)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %w", f, err)
-	}
-	return nil
 }

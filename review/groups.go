@@ -1,16 +1,11 @@
 package review
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/didicm/didicm/jobs"
-	"github.com/didicm/didicm/storage"
 )
 
 // maxMembers is how many of a group's images one answer lists, most
@@ -96,12 +91,12 @@ func groupItems(ctx context.Context, store *jobs.Store, items []item, byKey map[
 	for i := range g.of {
 		g.of[i] = -1
 	}
-	err := eachGroupLine(ctx, store, jobs.EventsFile, g.event)
+	err := jobs.EachGroupLine(ctx, store, jobs.EventsFile, g.event)
 	if err != nil {
 		return nil, err
 	}
 	studies := g.studies()
-	if err := eachGroupLine(ctx, store, jobs.StudiesFile, func(a studyAnswer) {
+	if err := jobs.EachGroupLine(ctx, store, jobs.StudiesFile, func(a studyAnswer) {
 		if k, ok := studies[a.StudyUID]; ok {
 			g.groups[k].answer = &a
 		}
@@ -198,30 +193,4 @@ func (g *grouper) entries() []entry {
 		}
 	}
 	return slices.Clip(out)
-}
-
-// eachGroupLine decodes each line of a group file as T; a job without
-// the file (finished before, or with nothing to put in it) has none.
-func eachGroupLine[T any](ctx context.Context, store *jobs.Store, f jobs.GroupFile, fn func(T)) error {
-	r, err := store.OpenGroupFile(ctx, f)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for n := 1; sc.Scan(); n++ {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			return fmt.Errorf("%s line %d: %w", f, n, err)
-		}
-		fn(v)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %w", f, err)
-	}
-	return nil
 }
