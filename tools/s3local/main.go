@@ -46,11 +46,27 @@ func serve(addr, root string) error {
 	if err != nil {
 		return err
 	}
-	s3 := gofakes3.New(backend, gofakes3.WithAutoBucket(true), gofakes3.WithoutVersioning())
+	s3 := gofakes3.New(emptyPrefixes{backend}, gofakes3.WithAutoBucket(true), gofakes3.WithoutVersioning())
 	srv := &http.Server{Addr: addr, Handler: s3.Server(), ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("s3local: serving %s on %s", root, addr)
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// emptyPrefixes lists a folder that does not exist in a bucket that does as
+// S3 does, with nothing in it. The folder backend answers a listing by
+// delimiter ("/") under such a prefix with NoSuchBucket, which made a
+// job's first listing of its results (none yet) fail.
+type emptyPrefixes struct{ gofakes3.Backend }
+
+func (b emptyPrefixes) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
+	list, err := b.Backend.ListBucket(name, prefix, page)
+	if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket) {
+		if ok, exErr := b.BucketExists(name); exErr == nil && ok {
+			return gofakes3.NewObjectList(), nil
+		}
+	}
+	return list, err
 }

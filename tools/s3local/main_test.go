@@ -74,4 +74,12 @@ func TestGocloudRoundTripsThroughTheFolder(t *testing.T) {
 	if ok, _ := filepath.Glob(filepath.Join(root, "buckets", "jobs", "in", "a", "*.png")); len(ok) != 2 {
 		t.Fatalf("objects are not files under the root: %v", ok)
 	}
+	// A folder that is not there lists as empty, by delimiter too (the
+	// producer's first look at a job's results).
+	for _, delim := range []string{"", "/"} {
+		it := b.List(&blob.ListOptions{Prefix: "results/", Delimiter: delim})
+		if o, err := it.Next(ctx); !errors.Is(err, io.EOF) {
+			t.Fatalf("listing an absent folder (delimiter %q): %v, %v", delim, o, err)
+		}
+	}
 }
