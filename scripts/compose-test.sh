@@ -15,8 +15,10 @@
 #   4. `docker compose build` (worker from deploy/Dockerfile on the local
 #      bases, Redis from Debian's package, the S3 store from tools/s3local);
 #   5. writes a demo archive (didicm-demo demo --archive-only) and runs
-#      deploy/composetest, which brings the stack up and checks it
-#      (docs/operations.md, "The compose test").
+#      deploy/composetest, which brings the stack up and checks it, then
+#      the HA stack (docker-compose.ha.yml over it, with
+#      deploy/local/docker-compose.ha.yml) with its Redis master killed
+#      mid-job (docs/operations.md, "The compose test", §7a).
 # Figures go to build/compose/result.json. Removing /var/lib/didicm-compose
 # (with no dockerd of ours running) starts over from debootstrap.
 #   IMAGES=10000 BATCH=40 STEPS=32 scripts/compose-test.sh   (the defaults)
