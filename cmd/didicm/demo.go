@@ -70,7 +70,7 @@ an in-process Redis (miniredis); with --redis it uses that server.
 DIR must be empty, new, or a folder an earlier demo made (it holds the marker
 file ` + demoMarker + `); a rerun replaces only what the demo wrote there.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := claimDemoDir(dir); err != nil {
+			if err := claimDemoDir(dir, demoOutputs...); err != nil {
 				return usageError{err}
 			}
 			if archiveOnly {
@@ -96,9 +96,10 @@ const demoMarker = ".didicm-demo"
 var demoOutputs = []string{"archive", "results", "labels.json"}
 
 // claimDemoDir makes dir the demo's: a new or empty folder gets the marker;
-// a marked one has the demo's earlier outputs removed; anything else is
-// refused, so that --dir ~ never deletes a user's files.
-func claimDemoDir(dir string) error {
+// a marked one has outputs (relative to dir) removed, those a demo wrote
+// earlier; anything else is refused, so that --dir ~ never deletes a
+// user's files. demo and demo-pacs share the folder and its marker.
+func claimDemoDir(dir string, outputs ...string) error {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -111,13 +112,14 @@ func claimDemoDir(dir string) error {
 		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
 			return fmt.Errorf("demo folder %s is not empty and was not made by the demo (no %s): choose another --dir", dir, demoMarker)
 		}
-		for _, rel := range demoOutputs {
+		for _, rel := range outputs {
 			if err := os.RemoveAll(filepath.Join(dir, rel)); err != nil {
 				return err
 			}
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by didicm demo; a rerun replaces archive/, results/ and labels.json\n"), 0o644)
+	return os.WriteFile(filepath.Join(dir, demoMarker),
+		[]byte("made by didicm demo; a rerun replaces archive/, results/, labels.json and "+demoPACSDir+"/\n"), 0o644)
 }
 
 // demoModel returns the configured model's metadata.

@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,7 +49,7 @@ command ends.
 
 DIR must be empty, new, or a folder the demo made; a rerun replaces only DIR/` + demoPACSDir + `.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := claimPACSDir(dir); err != nil {
+			if err := claimDemoDir(dir, demoPACSDir); err != nil {
 				return usageError{err}
 			}
 			return a.demoPACS(cmd.Context(), dir, wait)
@@ -63,27 +61,6 @@ DIR must be empty, new, or a folder the demo made; a rerun replaces only DIR/` +
 	addRedisFlag(f)
 	addSamplerFlags(f)
 	return cmd
-}
-
-// claimPACSDir makes dir a demo folder (new, empty or marked) and removes
-// what an earlier demo-pacs wrote there, and only that.
-func claimPACSDir(dir string) error {
-	entries, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	case err != nil:
-		return fmt.Errorf("demo folder: %w", err)
-	case len(entries) > 0:
-		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
-			return fmt.Errorf("demo folder %s is not empty and was not made by the demo (no %s): choose another --dir", dir, demoMarker)
-		}
-		return os.RemoveAll(filepath.Join(dir, demoPACSDir))
-	}
-	return os.WriteFile(filepath.Join(dir, demoMarker),
-		[]byte("made by didicm demo; a rerun replaces archive/, results/, labels.json and "+demoPACSDir+"/\n"), 0o644)
 }
 
 func (a *app) demoPACS(ctx context.Context, dir string, wait bool) error {
